@@ -1,0 +1,223 @@
+// Package radio is blesim's shared radio medium (the LE 1M PHY, Core v5.4
+// Vol 6 Part A): ports attached at positions transmit packets on RF channels
+// and receive the packets of others that reach them with enough signal,
+// after their air time, in virtual time.
+//
+// Everything runs on the simulation goroutine (linklayer/sim): no method is
+// safe for concurrent use and none takes a lock.
+//
+// Model, kept simple and cheap:
+//   - A packet is delivered to every other port that listens on its channel
+//     with its access address without interruption from the start to the end
+//     of its air time (Listen with the same channel and address again does
+//     not interrupt). Delivery happens at the end of the air time, with one
+//     scheduler event per transmission that has any listener.
+//   - Path loss is log-distance: RSSI = txPower − (ReferenceLossDB +
+//     10·n·log10(max(d, 0.1 m)/1 m)). Below SensitivityDBm nothing arrives.
+//   - Two transmissions on the same channel that overlap in time interfere
+//     at every receiver, whatever their access addresses: a packet survives
+//     only if its RSSI is at least CaptureDB above every overlapping one
+//     (capture effect), otherwise it is lost.
+//   - A port never receives while it transmits (half duplex).
+//   - Each delivery is lost with probability LossRate, drawn from the
+//     scheduler's seeded random source, so runs are reproducible.
+package radio
+
+import (
+	"math"
+
+	"blesim/linklayer/pdu"
+	"blesim/linklayer/sim"
+)
+
+// Channel is an LL channel index (Core v5.4 Vol 6 Part B §1.4.1): 0..36 are
+// the data channels, 37, 38 and 39 the primary advertising channels.
+type Channel uint8
+
+// Channel numbers.
+const (
+	NumChannels  = 40 // indices 0..39
+	AdvChannel37 = Channel(37)
+	AdvChannel38 = Channel(38)
+	AdvChannel39 = Channel(39)
+)
+
+// Valid reports whether c is a channel index (0..39).
+func (c Channel) Valid() bool { return c < NumChannels }
+
+// IsAdvertising reports whether c is one of the primary advertising channels.
+func (c Channel) IsAdvertising() bool { return c >= 37 && c < NumChannels }
+
+// FrequencyMHz returns the centre frequency of c (§1.4.1, Table 1.3), or 0
+// for an invalid index.
+func (c Channel) FrequencyMHz() int {
+	switch {
+	case c == 37:
+		return 2402
+	case c == 38:
+		return 2426
+	case c == 39:
+		return 2480
+	case c <= 10:
+		return 2404 + 2*int(c)
+	case c <= 36:
+		return 2428 + 2*int(c-11)
+	}
+	return 0
+}
+
+// AdvertisingAccessAddress is the access address of advertising physical
+// channel packets (Vol 6 Part B §2.1.2), 0x8E89BED6.
+const AdvertisingAccessAddress uint32 = pdu.AdvertisingAccessAddress
+
+// CaptureDB is the margin by which a packet must be stronger than every
+// overlapping packet on its channel to be received.
+const CaptureDB = 6.0
+
+// Position is a point in the plane, in metres.
+type Position struct{ X, Y float64 }
+
+// Config is the medium's propagation model.
+type Config struct {
+	PathLossExponent float64 // n; 2.0 is free space
+	ReferenceLossDB  float64 // path loss at 1 m; about 40 dB at 2.4 GHz
+	SensitivityDBm   float64 // weakest signal received
+	LossRate         float64 // probability that a delivery is lost, 0..1
+}
+
+// DefaultConfig returns free space at 2.4 GHz, -95 dBm sensitivity and no
+// random loss.
+func DefaultConfig() Config {
+	return Config{PathLossExponent: 2.0, ReferenceLossDB: 40, SensitivityDBm: -95, LossRate: 0}
+}
+
+// RSSI returns the signal strength in dBm at distance d metres from a
+// transmitter of txPowerDBm, by the log-distance model (distances under
+// 0.1 m count as 0.1 m).
+func (c Config) RSSI(txPowerDBm int8, d float64) float64 {
+	return c.rssiSq(txPowerDBm, d*d)
+}
+
+// rssiSq is RSSI from the squared distance: 10·n·log10(d) = 5·n·log10(d²).
+func (c Config) rssiSq(txPowerDBm int8, d2 float64) float64 {
+	if !(d2 >= 0.01) { // also NaN
+		d2 = 0.01
+	}
+	return float64(txPowerDBm) - c.ReferenceLossDB - 5*c.PathLossExponent*math.Log10(d2)
+}
+
+// Distance returns the distance between a and b in metres.
+func Distance(a, b Position) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
+
+func dist2(a, b Position) float64 {
+	dx, dy := a.X-b.X, a.Y-b.Y
+	return dx*dx + dy*dy
+}
+
+// AirTime returns the air time of a packet on the LE 1M PHY whose PDU
+// (header and payload, including any MIC) is pduLen octets: preamble 1,
+// access address 4, PDU, CRC 3 octets at 8 µs per octet (Vol 6 Part B §2.1).
+func AirTime(pduLen int) sim.Duration {
+	if pduLen < 0 {
+		pduLen = 0
+	}
+	return sim.Duration(1+4+pduLen+3) * 8 * sim.Microsecond
+}
+
+// Packet is what a port puts on air.
+type Packet struct {
+	Channel       Channel
+	AccessAddress uint32
+	PDU           []byte // header and payload; no preamble, access address or CRC
+}
+
+// Reception is a packet as a receiver got it.
+type Reception struct {
+	Packet
+	RSSI       int8     // dBm, rounded
+	Start, End sim.Time // air time of the packet
+}
+
+// Receiver gets packets on the simulation goroutine at the end of their air
+// time. rx and rx.PDU are only valid during the call and shared with other
+// receivers of the same packet: copy what you keep, modify nothing.
+type Receiver interface {
+	Receive(rx *Reception)
+}
+
+// Stats counts what the medium did.
+type Stats struct {
+	Transmissions    uint64 // packets put on air
+	Deliveries       uint64 // Receive calls
+	Collisions       uint64 // receptions lost to overlapping packets
+	BelowSensitivity uint64 // receptions too weak
+	RandomLoss       uint64 // receptions dropped by LossRate
+	Interrupted      uint64 // receivers that retuned, idled or transmitted during the packet
+}
+
+// activeTx is a transmission in the air on a channel, kept as an interferer
+// for transmissions that start before it ends.
+type activeTx struct {
+	end   sim.Time
+	pos   Position
+	power int8
+	rec   *transmission // nil when it has no receivers of its own
+}
+
+// Medium is the shared radio medium. Create it with NewMedium.
+type Medium struct {
+	s         *sim.Scheduler
+	cfg       Config
+	listeners [NumChannels][]*Port
+	active    [NumChannels][]activeTx
+	free      []*transmission
+	tap       func(tx *Reception, from *Port)
+	tapRx     Reception
+	stats     Stats
+}
+
+// NewMedium returns an empty medium on scheduler s. A zero Config means
+// DefaultConfig(); otherwise cfg is used as given.
+func NewMedium(s *sim.Scheduler, cfg Config) *Medium {
+	m := &Medium{s: s}
+	if cfg == (Config{}) {
+		cfg = DefaultConfig()
+	}
+	m.SetConfig(cfg)
+	return m
+}
+
+// Config returns the propagation model in use.
+func (m *Medium) Config() Config { return m.cfg }
+
+// SetConfig replaces the propagation model; it applies to packets that end
+// from now on. LossRate is clamped to 0..1.
+func (m *Medium) SetConfig(cfg Config) {
+	cfg.LossRate = clampRate(cfg.LossRate)
+	m.cfg = cfg
+}
+
+// SetLossRate sets the probability (0..1) that a delivery is lost.
+func (m *Medium) SetLossRate(r float64) { m.cfg.LossRate = clampRate(r) }
+
+func clampRate(r float64) float64 {
+	if !(r > 0) { // also NaN
+		return 0
+	}
+	return min(r, 1)
+}
+
+// SetTap installs fn to see every transmission once, when it starts (tx.RSSI
+// is 0, Start and End are its air time); nil removes it. tx is only valid
+// during the call. Use it for traces and pcap files.
+func (m *Medium) SetTap(fn func(tx *Reception, from *Port)) { m.tap = fn }
+
+// Stats returns the counters.
+func (m *Medium) Stats() Stats { return m.stats }
+
+// Attach adds a port at pos transmitting with txPowerDBm that hands received
+// packets to r (which may be nil for a port that only transmits). The port
+// starts idle.
+func (m *Medium) Attach(pos Position, txPowerDBm int8, r Receiver) *Port {
+	return &Port{m: m, r: r, pos: pos, power: txPowerDBm, idx: -1}
+}

@@ -1,0 +1,170 @@
+package radio
+
+import (
+	"math"
+
+	"blesim/linklayer/sim"
+)
+
+// transmission is a packet in the air with at least one possible receiver.
+// Records are pooled by the medium; one scheduler event delivers it to all
+// of its receivers.
+type transmission struct {
+	m      *Medium
+	rx     Reception
+	pos    Position
+	power  int8
+	buf    []byte
+	cands  []candidate
+	interf []interferer
+	fire   func()
+}
+
+// candidate is a port that was listening when the packet started.
+type candidate struct {
+	p     *Port
+	epoch uint32
+}
+
+// interferer is an overlapping transmission on the same channel.
+type interferer struct {
+	pos   Position
+	power int8
+}
+
+// maxPooledPDU bounds the buffers kept on the free list.
+const maxPooledPDU = 512
+
+func (m *Medium) get() *transmission {
+	if n := len(m.free); n > 0 {
+		t := m.free[n-1]
+		m.free[n-1] = nil
+		m.free = m.free[:n-1]
+		return t
+	}
+	t := &transmission{m: m}
+	t.fire = t.deliver
+	return t
+}
+
+func (m *Medium) put(t *transmission) {
+	clear(t.cands)
+	t.cands = t.cands[:0]
+	t.interf = t.interf[:0]
+	t.rx = Reception{}
+	if cap(t.buf) > maxPooledPDU {
+		t.buf = nil
+	}
+	m.free = append(m.free, t)
+}
+
+// start puts a packet from p on its channel: it notes the listeners that
+// may receive it, records mutual interference with the packets already in
+// the air on the channel, and schedules the delivery if anyone listens.
+func (m *Medium) start(p *Port, pkt Packet, now, end sim.Time) {
+	ch := pkt.Channel
+	var t *transmission
+	for _, l := range m.listeners[ch] {
+		if l.aa == pkt.AccessAddress && l != p {
+			if t == nil {
+				t = m.get()
+			}
+			t.cands = append(t.cands, candidate{l, l.epoch})
+		}
+	}
+	// Prune ended packets and record overlaps with the ones still in the air.
+	act := m.active[ch]
+	j := 0
+	for i := range act {
+		a := &act[i]
+		if a.end <= now {
+			continue
+		}
+		if t != nil {
+			t.interf = append(t.interf, interferer{a.pos, a.power})
+		}
+		if a.rec != nil {
+			a.rec.interf = append(a.rec.interf, interferer{p.pos, p.power})
+		}
+		if j != i {
+			act[j] = *a
+		}
+		j++
+	}
+	if j < len(act) {
+		clear(act[j:])
+		act = act[:j]
+	}
+	m.active[ch] = append(act, activeTx{end: end, pos: p.pos, power: p.power, rec: t})
+	if t == nil {
+		return
+	}
+	t.buf = append(t.buf[:0], pkt.PDU...)
+	t.rx = Reception{
+		Packet: Packet{Channel: ch, AccessAddress: pkt.AccessAddress, PDU: t.buf},
+		Start:  now,
+		End:    end,
+	}
+	t.pos, t.power = p.pos, p.power
+	m.s.At(end, t.fire)
+}
+
+// deliver runs at the end of the air time: it hands the packet to every
+// candidate that kept listening, is in range, did not transmit meanwhile,
+// is not drowned by an overlapping packet and is not randomly lost.
+func (t *transmission) deliver() {
+	m := t.m
+	st := &m.stats
+	for i := range t.cands {
+		c := t.cands[i]
+		p := c.p
+		if p.epoch != c.epoch || p.detached {
+			st.Interrupted++
+			continue
+		}
+		if p.txEnd > t.rx.Start && p.txStart < t.rx.End {
+			st.Interrupted++ // half duplex
+			continue
+		}
+		cfg := &m.cfg
+		rssi := cfg.rssiSq(t.power, dist2(t.pos, p.pos))
+		if rssi < cfg.SensitivityDBm {
+			st.BelowSensitivity++
+			continue
+		}
+		if t.drowned(cfg, p.pos, rssi) {
+			st.Collisions++
+			continue
+		}
+		if cfg.LossRate > 0 && m.s.Rand().Float64() < cfg.LossRate {
+			st.RandomLoss++
+			continue
+		}
+		t.rx.RSSI = toInt8(rssi)
+		st.Deliveries++
+		p.r.Receive(&t.rx)
+	}
+	m.put(t)
+}
+
+// drowned reports whether an overlapping packet reaches at within CaptureDB
+// of rssi.
+func (t *transmission) drowned(cfg *Config, at Position, rssi float64) bool {
+	for _, in := range t.interf {
+		if cfg.rssiSq(in.power, dist2(in.pos, at)) > rssi-CaptureDB {
+			return true
+		}
+	}
+	return false
+}
+
+func toInt8(v float64) int8 {
+	v = math.Round(v)
+	switch {
+	case v > math.MaxInt8:
+		return math.MaxInt8
+	case v < math.MinInt8:
+		return math.MinInt8
+	}
+	return int8(v)
+}

@@ -1,0 +1,213 @@
+// Package engine turns a world (scenarios/world) into a running
+// simulation: one scheduler, one medium, a virtual controller per device
+// driven by its built-in host, and further controllers for external hosts
+// (the kernel through /dev/vhci, or H4 socket peers). Every controller
+// gets a btsnoop trace.
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+
+	"blesim/hosts/profiles"
+	"blesim/linklayer"
+	"blesim/linklayer/radio"
+	"blesim/linklayer/sim"
+	"blesim/scenarios/world"
+	"blesim/vhci"
+	"blesim/vhci/hci"
+)
+
+// hciLatency is the delay of the in-memory HCI link between a built-in
+// host and its controller, standing in for a UART/USB hop.
+const hciLatency = 50 * sim.Microsecond
+
+// Epoch is the wall-clock time virtual time zero maps to in traces, so
+// runs with the same seed produce byte-identical files.
+var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Options configure Build.
+type Options struct {
+	// Log receives the simulation's logs. Nil discards them.
+	Log *zap.Logger
+	// SnoopDir, when set, receives one btsnoop file per controller
+	// (NAME.btsnoop), readable with btmon -r and Wireshark.
+	SnoopDir string
+	// CentralConfig, when set, configures each central device (target,
+	// characteristics to read and subscribe to). Name and address come
+	// from the world either way.
+	CentralConfig func(spec world.Device) profiles.CentralConfig
+}
+
+// Device is one world device: a controller and its built-in host.
+type Device struct {
+	Spec world.Device
+	Ctrl *linklayer.Controller
+	// Host is the built-in host: *profiles.Oximeter, *profiles.HeartRate,
+	// *profiles.Generic or *profiles.Central.
+	Host interface {
+		Receive(h4 []byte)
+		Start()
+	}
+	// Central is set for the central profile.
+	Central *profiles.Central
+	// Events collects what the built-in host reported, in order.
+	Events []profiles.Event
+	// OnEvent, when set, sees each event as it happens.
+	OnEvent func(d *Device, e profiles.Event)
+	snoop   *snoop
+}
+
+// World is a running simulation.
+type World struct {
+	Spec    *world.World
+	Sched   *sim.Scheduler
+	Medium  *radio.Medium
+	Devices []*Device
+	log     *zap.Logger
+	opts    Options
+	snoops  []*snoop
+	nextExt int
+}
+
+// Build creates the simulation for w. Built-in hosts are wired but not
+// started: call Start.
+func Build(w *world.World, opts Options) (*World, error) {
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	s := sim.New(w.Seed)
+	m := radio.NewMedium(s, radio.Config{
+		PathLossExponent: w.Medium.PathLossExponent,
+		ReferenceLossDB:  w.Medium.ReferenceLossDB,
+		SensitivityDBm:   w.Medium.SensitivityDBm,
+		LossRate:         w.Medium.PacketLoss,
+	})
+	ew := &World{Spec: w, Sched: s, Medium: m, log: opts.Log, opts: opts}
+	if opts.SnoopDir != "" {
+		if err := os.MkdirAll(opts.SnoopDir, 0o755); err != nil {
+			return nil, fmt.Errorf("trace directory: %w", err)
+		}
+	}
+	for _, spec := range w.Devices {
+		d, err := ew.addDevice(spec)
+		if err != nil {
+			ew.Close()
+			return nil, fmt.Errorf("%s:%d: device %q: %w", w.Source, spec.Line, spec.Name, err)
+		}
+		ew.Devices = append(ew.Devices, d)
+	}
+	return ew, nil
+}
+
+// Start starts every built-in host (bring-up, advertising, scanning).
+// Call it on the simulation goroutine (before running the scheduler).
+func (w *World) Start() {
+	for _, d := range w.Devices {
+		d.Host.Start()
+	}
+}
+
+// Device returns the device with the given name, or nil.
+func (w *World) Device(name string) *Device {
+	for _, d := range w.Devices {
+		if d.Spec.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// Close flushes and closes the trace files.
+func (w *World) Close() error {
+	var errs []error
+	for _, sn := range w.snoops {
+		if !sn.closed {
+			errs = append(errs, sn.close())
+			sn.closed = true
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SnoopFiles lists the trace files written so far.
+func (w *World) SnoopFiles() []string {
+	var out []string
+	for _, sn := range w.snoops {
+		out = append(out, sn.path)
+	}
+	return out
+}
+
+func pos(p [2]float64) radio.Position { return radio.Position{X: p[0], Y: p[1]} }
+
+func (w *World) newController(name string, addr hci.BDAddr, p [2]float64, tx int8) (*linklayer.Controller, *snoop, error) {
+	c := linklayer.New(w.Sched, w.Medium, linklayer.Config{
+		Name: name, Address: addr, Position: pos(p), TxPower: tx,
+	}, w.log)
+	var sn *snoop
+	if w.opts.SnoopDir != "" {
+		var err error
+		sn, err = newSnoop(filepath.Join(w.opts.SnoopDir, fileName(name)+".btsnoop"), w.Sched)
+		if err != nil {
+			return nil, nil, err
+		}
+		w.snoops = append(w.snoops, sn)
+	}
+	return c, sn, nil
+}
+
+// addDevice builds a device's controller and built-in host and wires them
+// through the scheduler (so the run stays deterministic).
+func (w *World) addDevice(spec world.Device) (*Device, error) {
+	d := &Device{Spec: spec}
+	ctrl, sn, err := w.newController(spec.Name, spec.Address, spec.Position, spec.TxPower)
+	if err != nil {
+		return nil, err
+	}
+	d.Ctrl, d.snoop = ctrl, sn
+	log := w.log.With(zap.String("dev", spec.Name))
+	host, central, err := newHost(log, w.Sched, d.toController(w.Sched), spec, d.emit, w.opts.CentralConfig)
+	if err != nil {
+		return nil, err
+	}
+	d.Host, d.Central = host, central
+	ctrl.SetHostSink(func(h4 []byte) {
+		sn.write(vhci.ControllerToHost, h4)
+		w.Sched.After(hciLatency, func() { d.Host.Receive(h4) })
+	})
+	return d, nil
+}
+
+func (d *Device) toController(s *sim.Scheduler) func(h4 []byte) {
+	return func(h4 []byte) {
+		pkt := append([]byte(nil), h4...)
+		s.After(hciLatency, func() {
+			d.snoop.write(vhci.HostToController, pkt)
+			d.Ctrl.FromHost(pkt)
+		})
+	}
+}
+
+func (d *Device) emit(e profiles.Event) {
+	d.Events = append(d.Events, e)
+	if d.OnEvent != nil {
+		d.OnEvent(d, e)
+	}
+}
+
+func fileName(s string) string {
+	b := []byte(s)
+	for i, ch := range b {
+		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.'
+		if !ok {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
