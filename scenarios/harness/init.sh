@@ -139,6 +139,7 @@ fi
 [ -n "$BTMON_PID" ] && kill -INT "$BTMON_PID" 2>/dev/null
 [ -n "$BTD_PID" ] && kill -TERM "$BTD_PID" 2>/dev/null
 sleep 0.3
+[ -s /tmp/out/btmon.err ] || rm -f /tmp/out/btmon.err
 dmesg >/tmp/out/dmesg.txt 2>/dev/null
 dmesg -n 1
 if [ "$P_OUT" != 0 ]; then
