@@ -11,8 +11,10 @@ type acceptEntry struct {
 
 // acceptListInUse reports whether the list may not be changed now: it is
 // in use by advertising, scanning or initiating (Vol 4 Part E §7.8.16).
+// Directed advertising ignores Advertising_Filter_Policy (§7.8.5), so it
+// does not use the list.
 func (c *Controller) acceptListInUse() bool {
-	return (c.adv.enabled && c.adv.params.filterPolicy != 0) ||
+	return (c.adv.enabled && !c.adv.directed() && c.adv.params.filterPolicy != 0) ||
 		(c.scan.enabled && c.scan.params.filterPolicy&1 != 0) ||
 		(c.init.active && c.init.filterPolicy != 0)
 }

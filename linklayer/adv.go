@@ -67,6 +67,9 @@ type advertiser struct {
 	waitCh   radio.Channel // channel we listen on for SCAN_REQ / CONNECT_IND
 	waiting  bool          // listening for a request after an advertising PDU
 	timer    *sim.Timer    // next step of the advertising state machine
+	evStart  sim.Time      // start of the current advertising event
+	txCh     radio.Channel // channel and start of the latest PDU sent, so the
+	txStart  sim.Time      // controller's own receiver can ignore it
 	deadline sim.Time      // high duty cycle directed advertising ends here
 
 	// Bound once, so the per-PDU path allocates no closures.
@@ -223,7 +226,9 @@ func (c *Controller) stopAdvertising() {
 	}
 }
 
-// interval returns the advertising interval plus advDelay for the next event.
+// interval returns T_advEvent, the time from the start of this event to
+// the start of the next: the advertising interval plus advDelay
+// (Vol 6 Part B §4.4.2.2.1).
 func (a *advertiser) interval() sim.Duration {
 	r := a.c.sched.Rand()
 	if a.params.advType == advTypeDirectHigh {
@@ -243,11 +248,7 @@ func (a *advertiser) event() {
 	if !a.enabled {
 		return
 	}
-	if a.params.advType == advTypeDirectHigh && a.c.sched.Now() >= a.deadline {
-		a.c.stopAdvertising()
-		a.c.sendConnectionComplete(hci.StatusAdvertisingTimeout, 0, RolePeripheral, peerInfo{}, connParams{})
-		return
-	}
+	a.evStart = a.c.sched.Now()
 	a.next = 0
 	a.sendNext()
 }
@@ -258,14 +259,22 @@ func (a *advertiser) sendNext() {
 	if !a.enabled {
 		return
 	}
+	// High duty cycle directed advertising lasts at most 1.28 s
+	// (Vol 6 Part B §4.4.2.4.3): no PDU starts after that.
+	if a.params.advType == advTypeDirectHigh && a.c.sched.Now() >= a.deadline {
+		a.c.stopAdvertising()
+		a.c.sendConnectionComplete(hci.StatusAdvertisingTimeout, 0, RolePeripheral, peerInfo{}, connParams{})
+		return
+	}
 	if a.next >= len(a.channels) {
-		a.timer = a.c.sched.After(a.interval(), a.eventFn)
+		// T_advEvent runs from the start of this event (At runs it now
+		// if the event, with its scan responses, took longer).
+		a.timer = a.c.sched.At(a.evStart.Add(a.interval()), a.eventFn)
 		return
 	}
 	ch := a.channels[a.next]
 	a.next++
-	a.port.Idle()
-	end := a.port.Transmit(radio.Packet{Channel: ch, AccessAddress: pdu.AdvertisingAccessAddress, PDU: a.pdu})
+	end := a.transmit(ch, a.pdu)
 	if a.params.advType == advTypeNonconnInd {
 		a.timer = a.c.sched.At(end.Add(interPDUGap), a.sendNextFn)
 		return
@@ -335,10 +344,23 @@ func (a *advertiser) onScanReq(p pdu.AdvPDU, rx *radio.Reception) {
 	a.timer.Stop()
 	ch := rx.Channel
 	a.timer = a.c.sched.At(rx.End.Add(tIFS), func() {
-		a.port.Idle()
-		end := a.port.Transmit(radio.Packet{Channel: ch, AccessAddress: pdu.AdvertisingAccessAddress, PDU: rsp})
+		end := a.transmit(ch, rsp)
 		a.timer = a.c.sched.At(end.Add(interPDUGap), a.sendNextFn)
 	})
+}
+
+// transmit sends p on ch now and returns the end of its air time.
+func (a *advertiser) transmit(ch radio.Channel, p pdu.AdvPDU) sim.Time {
+	a.port.Idle()
+	a.txCh, a.txStart = ch, a.c.sched.Now()
+	return a.port.Transmit(radio.Packet{Channel: ch, AccessAddress: pdu.AdvertisingAccessAddress, PDU: p})
+}
+
+// ownTx reports whether rx is the advertiser's own latest transmission.
+// The controller's receivers are separate ports on the medium, but one
+// radio never receives what it sends.
+func (a *advertiser) ownTx(rx *radio.Reception) bool {
+	return rx.Channel == a.txCh && rx.Start == a.txStart
 }
 
 // onConnectInd accepts a CONNECT_IND: advertising stops and the

@@ -20,6 +20,9 @@ type initiator struct {
 	intervalMax  uint16
 	latency      uint16
 	timeout      uint16
+	// connecting is set once the CONNECT_IND is on air: the advertiser may
+	// already be connected, so the initiation can no longer be cancelled.
+	connecting bool
 }
 
 // Transmit window the central offers in CONNECT_IND (Vol 6 Part B
@@ -83,7 +86,7 @@ func (c *Controller) cmdCreateConnection(p []byte) (hci.Status, func()) {
 // (Vol 4 Part E §7.8.13): the pending LE Connection Complete follows the
 // Command Complete with Unknown Connection Identifier.
 func (c *Controller) cmdCreateConnectionCancel(p []byte) []byte {
-	if !c.init.active {
+	if !c.init.active || c.init.connecting {
 		return status(hci.StatusCommandDisallowed)
 	}
 	c.stopInitiating()
@@ -128,7 +131,7 @@ func (c *Controller) initConsider(p pdu.AdvPDU, rx *radio.Reception) bool {
 	}
 	rnd := c.sched.Rand()
 	ll := connParams{
-		AccessAddress: pdu.NewAccessAddress(rnd),
+		AccessAddress: c.newAccessAddress(),
 		CRCInit:       pdu.NewCRCInit(rnd),
 		WinSize:       connWinSize,
 		WinOffset:     connWinOffset,
@@ -143,13 +146,15 @@ func (c *Controller) initConsider(p pdu.AdvPDU, rx *radio.Reception) bool {
 	st := &c.rx
 	st.busy = true
 	ch := rx.Channel
-	c.sched.At(rx.End.Add(tIFS), func() {
+	st.xchg = c.sched.At(rx.End.Add(tIFS), func() {
 		if !c.init.active || st.port == nil {
 			return
 		}
 		st.port.Idle()
 		end := st.port.Transmit(radio.Packet{Channel: ch, AccessAddress: pdu.AdvertisingAccessAddress, PDU: req})
-		c.sched.At(end, func() {
+		c.init.connecting = true
+		st.xchg = c.sched.At(end, func() {
+			st.xchg = nil
 			if !c.init.active {
 				return
 			}
@@ -161,4 +166,23 @@ func (c *Controller) initConsider(p pdu.AdvPDU, rx *radio.Reception) bool {
 		})
 	})
 	return true
+}
+
+// newAccessAddress draws the access address of a new connection: valid
+// (Vol 6 Part B §2.1.2) and different from those of the controller's other
+// connections, as pdu.NewAccessAddress leaves to its caller.
+func (c *Controller) newAccessAddress() uint32 {
+	for {
+		aa := pdu.NewAccessAddress(c.sched.Rand())
+		inUse := false
+		for _, cn := range c.conns {
+			if cn.aa == aa {
+				inUse = true
+				break
+			}
+		}
+		if !inUse {
+			return aa
+		}
+	}
 }

@@ -120,6 +120,10 @@ type rxState struct {
 	winEnd   *sim.Timer
 	pending  dupKey // advertiser we sent SCAN_REQ to
 	deadline *sim.Timer
+	// xchg is the next step of the exchange in progress (sending SCAN_REQ
+	// or CONNECT_IND, then listening or connecting). It is stopped with
+	// the exchange, so a step never runs for a later exchange or receiver.
+	xchg *sim.Timer
 }
 
 // scanRx is the Controller seen as the receiver of its scanning radio.
@@ -147,6 +151,7 @@ func (c *Controller) rxUpdate() {
 		st.timer.Stop()
 		st.winEnd.Stop()
 		st.deadline.Stop()
+		st.xchg.Stop()
 		if st.port != nil {
 			st.port.Detach()
 		}
@@ -194,6 +199,8 @@ func (c *Controller) rxResume() {
 	st.busy = false
 	st.deadline.Stop()
 	st.deadline = nil
+	st.xchg.Stop()
+	st.xchg = nil
 	if st.port == nil {
 		return
 	}
@@ -206,6 +213,9 @@ func (c *Controller) rxResume() {
 
 // scanReceive handles a PDU heard by the scanning radio.
 func (c *Controller) scanReceive(rx *radio.Reception) {
+	if c.adv.ownTx(rx) {
+		return // our own advertising PDU or SCAN_RSP
+	}
 	p, err := pdu.ParseAdv(rx.PDU)
 	if err != nil {
 		c.log.Debug("malformed advertising channel PDU ignored", zap.Error(err))
@@ -277,13 +287,14 @@ func (c *Controller) sendScanReq(key dupKey, rx *radio.Reception) {
 	ch := rx.Channel
 	st.busy = true
 	st.pending = key
-	c.sched.At(rx.End.Add(tIFS), func() {
+	st.xchg = c.sched.At(rx.End.Add(tIFS), func() {
 		if st.port == nil || !st.busy {
 			return
 		}
 		st.port.Idle()
 		end := st.port.Transmit(radio.Packet{Channel: ch, AccessAddress: pdu.AdvertisingAccessAddress, PDU: req})
-		c.sched.At(end, func() {
+		st.xchg = c.sched.At(end, func() {
+			st.xchg = nil
 			if st.port == nil || !st.busy {
 				return
 			}

@@ -17,7 +17,7 @@ type transmission struct {
 	buf    []byte
 	cands  []candidate
 	interf []interferer
-	fire   func()
+	timer  *sim.Timer // reused: delivery at the end of the air time
 }
 
 // candidate is a port that was listening when the packet started.
@@ -43,7 +43,7 @@ func (m *Medium) get() *transmission {
 		return t
 	}
 	t := &transmission{m: m}
-	t.fire = t.deliver
+	t.timer = m.s.NewTimer(t.deliver)
 	return t
 }
 
@@ -106,7 +106,7 @@ func (m *Medium) start(p *Port, pkt Packet, now, end sim.Time) {
 		End:    end,
 	}
 	t.pos, t.power = p.pos, p.power
-	m.s.At(end, t.fire)
+	t.timer.Reset(end)
 }
 
 // deliver runs at the end of the air time: it hands the packet to every

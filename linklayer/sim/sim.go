@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,9 +71,32 @@ func (t *Timer) Stop() bool {
 		return false
 	}
 	t.s.q.remove(t.index)
-	t.fn = nil
 	return true
 }
+
+// NewTimer returns an idle timer that runs fn each time it fires. Arm it
+// with Reset. Hot paths (the medium, advertisers, connection events) reuse
+// one Timer instead of allocating one per event.
+func (s *Scheduler) NewTimer(fn func()) *Timer { return &Timer{s: s, fn: fn, index: -1} }
+
+// Reset (re)arms the timer to fire at time at (now, if at is in the past),
+// cancelling a pending firing. Same-instant ordering follows the Reset
+// call, as for At.
+func (t *Timer) Reset(at Time) {
+	s := t.s
+	if t.index >= 0 {
+		s.q.remove(t.index)
+	}
+	if at < s.now {
+		at = s.now
+	}
+	s.seq++
+	t.at, t.seq = at, s.seq
+	s.q.push(t)
+}
+
+// ResetAfter re-arms the timer to fire d from now.
+func (t *Timer) ResetAfter(d Duration) { t.Reset(t.s.now.Add(d)) }
 
 // Pending reports whether the timer is still queued.
 func (t *Timer) Pending() bool { return t != nil && t.index >= 0 }
@@ -167,9 +191,10 @@ type Scheduler struct {
 	q    queue
 	rand *rand.Rand
 
-	mu     sync.Mutex
-	inbox  []func()
-	wakeup chan struct{}
+	mu      sync.Mutex
+	inbox   []func()
+	inboxed atomic.Bool // inbox is non-empty: lets the hot loop skip the lock
+	wakeup  chan struct{}
 }
 
 // New returns a scheduler at time zero whose random source is seeded with
@@ -210,6 +235,7 @@ func (s *Scheduler) Pending() int { return len(s.q) }
 func (s *Scheduler) Post(fn func()) {
 	s.mu.Lock()
 	s.inbox = append(s.inbox, fn)
+	s.inboxed.Store(true)
 	s.mu.Unlock()
 	select {
 	case s.wakeup <- struct{}{}:
@@ -218,9 +244,13 @@ func (s *Scheduler) Post(fn func()) {
 }
 
 func (s *Scheduler) drainInbox() bool {
+	if !s.inboxed.Load() {
+		return false
+	}
 	s.mu.Lock()
 	in := s.inbox
 	s.inbox = nil
+	s.inboxed.Store(false)
 	s.mu.Unlock()
 	for _, fn := range in {
 		s.At(s.now, fn)
@@ -235,10 +265,8 @@ func (s *Scheduler) step(limit Time) bool {
 	}
 	t := s.q.pop()
 	s.now = t.at
-	fn := t.fn
-	t.fn = nil
-	if fn != nil {
-		fn()
+	if t.fn != nil {
+		t.fn()
 	}
 	return true
 }

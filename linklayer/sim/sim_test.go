@@ -139,3 +139,26 @@ func BenchmarkScheduler(b *testing.B) {
 		s.step(1 << 62)
 	}
 }
+
+func TestReusableTimer(t *testing.T) {
+	s := New(1)
+	var fired []Time
+	tm := s.NewTimer(func() { fired = append(fired, s.Now()) })
+	require.False(t, tm.Pending())
+	tm.Reset(10)
+	tm.Reset(20) // re-arming replaces the pending firing
+	s.RunUntil(15)
+	require.Empty(t, fired)
+	s.RunUntil(25)
+	require.Equal(t, []Time{20}, fired)
+	tm.ResetAfter(5)
+	require.True(t, tm.Stop())
+	tm.ResetAfter(7)
+	s.RunUntil(100)
+	require.Equal(t, []Time{20, 32}, fired)
+	allocs := testing.AllocsPerRun(100, func() {
+		tm.ResetAfter(1)
+		s.RunFor(1)
+	})
+	require.Zero(t, allocs, "re-arming a timer must not allocate")
+}
