@@ -37,16 +37,24 @@ func (c *Controller) cmdClearAcceptList(p []byte) []byte {
 	return status(hci.StatusSuccess)
 }
 
+// acceptEntryParam decodes Address_Type and Address; the address is
+// ignored for anonymous advertisements (Vol 4 Part E §7.8.16, §7.8.17).
+func acceptEntryParam(p []byte) (typ uint8, a hci.BDAddr) {
+	typ = p[0]
+	if typ != 0xFF {
+		copy(a[:], p[1:7])
+	}
+	return typ, a
+}
+
 func (c *Controller) cmdAddToAcceptList(p []byte) []byte {
-	typ := p[0]
+	typ, a := acceptEntryParam(p)
 	if typ > 1 && typ != 0xFF {
 		return status(hci.StatusInvalidParameters)
 	}
 	if c.acceptListInUse() {
 		return status(hci.StatusCommandDisallowed)
 	}
-	var a hci.BDAddr
-	copy(a[:], p[1:7])
 	for _, e := range c.acceptList {
 		if e.typ == typ && e.addr == a {
 			return status(hci.StatusSuccess)
@@ -60,15 +68,13 @@ func (c *Controller) cmdAddToAcceptList(p []byte) []byte {
 }
 
 func (c *Controller) cmdRemoveFromAcceptList(p []byte) []byte {
-	typ := p[0]
+	typ, a := acceptEntryParam(p)
 	if typ > 1 && typ != 0xFF {
 		return status(hci.StatusInvalidParameters)
 	}
 	if c.acceptListInUse() {
 		return status(hci.StatusCommandDisallowed)
 	}
-	var a hci.BDAddr
-	copy(a[:], p[1:7])
 	for i, e := range c.acceptList {
 		if e.typ == typ && e.addr == a {
 			c.acceptList = append(c.acceptList[:i], c.acceptList[i+1:]...)

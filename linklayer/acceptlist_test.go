@@ -35,6 +35,14 @@ func TestHCIAcceptListCommands(t *testing.T) {
 	}
 	require.Empty(t, h.c.acceptList)
 
+	// Address is ignored for anonymous advertisements (type 0xFF): one
+	// entry, whatever the address, removed by any address.
+	h.ok(hci.OpLEAddDeviceToAcceptList, alEntry(0xFF, 1))
+	h.ok(hci.OpLEAddDeviceToAcceptList, alEntry(0xFF, 2))
+	require.Len(t, h.c.acceptList, 1)
+	h.ok(hci.OpLERemoveDeviceFromAcceptList, alEntry(0xFF, 3))
+	require.Empty(t, h.c.acceptList)
+
 	// Fill it; a duplicate does not take a slot; one more is refused.
 	for i := range size {
 		h.ok(hci.OpLEAddDeviceToAcceptList, alEntry(uint8(i%2), byte(i)))

@@ -612,3 +612,32 @@ func TestHCIAdvertisingTxPower(t *testing.T) {
 		require.Equal(t, want, r)
 	}
 }
+
+// TestLL_DDI_ADV_HighDutyStoppedByHost: disabling high duty cycle directed
+// advertising, or HCI Reset, before its 1.28 s are up ends it without LE
+// Connection Complete (the host stopped it; nothing timed out).
+func TestLL_DDI_ADV_HighDutyStoppedByHost(t *testing.T) {
+	for _, stop := range []struct {
+		name string
+		op   hci.Opcode
+		p    []byte
+	}{{"disable", hci.OpLESetAdvertisingEnable, []byte{0}}, {"reset", hci.OpReset, nil}} {
+		t.Run(stop.name, func(t *testing.T) {
+			b := newBed(t, 5)
+			h := b.dev("dut", addrA, radio.Position{})
+			h.startAdv(advParamsCmd{typ: advTypeDirectHigh, peer: addrB, chMap: 7}, nil, nil)
+			b.run(500 * sim.Millisecond)
+			h.ok(stop.op, stop.p)
+			h.ok(hci.OpSetEventMask, u64(leMetaEventMask))
+			n := len(b.air)
+			b.run(2 * sim.Second)
+			require.Equal(t, n, len(b.air))
+			require.Empty(t, h.leMeta(hci.LEConnectionComplete))
+			// Enabling again starts a fresh 1.28 s.
+			h.startAdv(advParamsCmd{typ: advTypeDirectHigh, peer: addrB, chMap: 7}, nil, nil)
+			at := b.s.Now()
+			b.runUntil(2*sim.Second, func() bool { return len(h.leMeta(hci.LEConnectionComplete)) == 1 }, "timeout")
+			require.InDelta(t, float64(highDutyDuration), float64(b.s.Now().Sub(at)), float64(highDutyInterval))
+		})
+	}
+}

@@ -714,3 +714,30 @@ func TestHCICCOLESetHostChannelClassification(t *testing.T) {
 		require.Equal(t, tc.want, h.st(hci.OpLESetHostChannelClassification, tc.m), "% x", tc.m)
 	}
 }
+
+// TestHCICCOConnectionEventsMasked: LE Connection Complete and
+// Disconnection Complete are not delivered when masked, while the
+// connection itself is made and ended as usual.
+func TestHCICCOConnectionEventsMasked(t *testing.T) {
+	b := newBed(t, 8)
+	cen := b.dev("central", centralAddr, radio.Position{})
+	per := b.dev("peripheral", peripheralAddr, radio.Position{X: 1})
+	cen.ok(hci.OpLESetEventMask, u64(0x1F&^0x01))            // no LE Connection Complete
+	cen.ok(hci.OpSetEventMask, u64(leMetaEventMask&^(1<<4))) // no Disconnection Complete
+	per.startAdv(adv20(advTypeInd), nil, nil)
+	cen.ok(hci.OpLECreateConnection, createConn(peripheralAddr, 0))
+	b.runUntil(sim.Second, func() bool { return len(per.connCompletes()) == 1 }, "peripheral connection")
+	b.run(100 * sim.Millisecond)
+	require.Empty(t, cen.connCompletes())
+	require.Len(t, cen.c.conns, 1)
+	per.ok(hci.OpDisconnect, params(per.connCompletes()[0].handle, uint8(0x13)))
+	b.runUntil(sim.Second, func() bool { return len(per.disconnections()) == 1 }, "disconnection")
+	b.run(100 * sim.Millisecond)
+	require.Empty(t, cen.c.conns)
+	require.Empty(t, cen.disconnections())
+	// Only Command Completes / Statuses reached the central's host.
+	for _, p := range cen.pkts {
+		c := hci.Event(p[1:]).Code()
+		require.Contains(t, []hci.EventCode{hci.EvtCommandComplete, hci.EvtCommandStatus}, c)
+	}
+}

@@ -82,12 +82,15 @@ func validScanTiming(interval, window uint16) bool {
 // cmdSetScanEnable is LE Set Scan Enable (Vol 4 Part E §7.8.11).
 func (c *Controller) cmdSetScanEnable(p []byte) []byte {
 	enable, dups := p[0], p[1]
-	if enable > 1 || dups > 1 {
+	if enable > 1 {
 		return status(hci.StatusInvalidParameters)
 	}
-	if enable == 0 {
+	if enable == 0 { // Filter_Duplicates is then ignored
 		c.stopScanning()
 		return status(hci.StatusSuccess)
+	}
+	if dups > 1 {
+		return status(hci.StatusInvalidParameters)
 	}
 	if c.scan.params.ownAddrType&1 == 1 && c.randomAddr == (hci.BDAddr{}) {
 		return status(hci.StatusInvalidParameters)

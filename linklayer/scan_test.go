@@ -395,6 +395,11 @@ func TestHCIScanParameters(t *testing.T) {
 			require.Equal(t, hci.StatusInvalidParameters, h.st(hci.OpLESetScanEnable, p), "% x", p)
 		}
 		require.False(t, h.c.scan.enabled)
+		// Filter_Duplicates is ignored when disabling (§7.8.11).
+		h.ok(hci.OpLESetScanEnable, []byte{1, 0})
+		h.ok(hci.OpLESetScanEnable, []byte{0, 0xFF})
+		require.False(t, h.c.scan.enabled)
+		require.Nil(t, h.c.rx.port)
 		// Disabling while disabled is fine; enabling uses the defaults.
 		h.ok(hci.OpLESetScanEnable, []byte{0, 0})
 		h.ok(hci.OpLESetScanEnable, []byte{1, 0})

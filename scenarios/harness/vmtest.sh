@@ -21,7 +21,7 @@ for t in "$here"/tests/*.sh; do
 	name=$(basename "$t" .sh)
 	echo "=== vmtest $name"
 	rc=0
-	"$here/vm-run.sh" --timeout 300 --out "$out/$name" \
+	"$here/vm-run.sh" --timeout 300 --out "$out/$name" --append "oops=panic" \
 		--file "$bin:/usr/bin/blesim" \
 		--file "$top/examples/world.yaml:world.yaml" \
 		--script "$t" 2>&1 | tee "$out/$name.log" | grep -E '^(PASS|FAIL|==|vm-run.sh|mkinitramfs.sh)' || true
