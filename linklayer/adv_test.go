@@ -46,14 +46,14 @@ func channelsOf(chMap uint8) []radio.Channel {
 	return chs
 }
 
-// TestLL_DDI_ADV_BV_01_C_and_02_C checks undirected advertising events
+// TestLL_DDI_ADV_BV_01_C_AdvertisingEvents checks undirected advertising events
 // (LL/DDI/ADV/BV-01-C ADV_IND, BV-02-C ADV_NONCONN_IND, BV-04-C
 // ADV_SCAN_IND, and low duty cycle ADV_DIRECT_IND): the PDU type and
 // fields, the advertising data exactly as the host set it, one PDU per
 // channel of the channel map in the order 37, 38, 39 within each event,
 // and events whose starts are advInterval + advDelay apart, advInterval in
 // [min, max] and advDelay in [0, 10 ms] (Vol 6 Part B §4.4.2.2.1).
-func TestLL_DDI_ADV_BV_01_C_and_02_C(t *testing.T) {
+func TestLL_DDI_ADV_BV_01_C_AdvertisingEvents(t *testing.T) {
 	data := []byte{2, 0x01, 0x06, 5, 0x09, 'b', 'l', 'e', 's', 3, 0xFF, 0x34, 0x12}
 	for _, tc := range []struct {
 		name     string

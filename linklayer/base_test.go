@@ -163,21 +163,6 @@ func (h *testHost) ok(op hci.Opcode, params []byte) {
 	require.Equal(h.t, hci.StatusSuccess, h.st(op, params), "%v", op)
 }
 
-// since returns the LE Meta subevents sub received after packet index n.
-func (h *testHost) metaSince(n int, sub uint8) [][]byte {
-	var out [][]byte
-	for _, p := range h.pkts[n:] {
-		if hci.PacketType(p[0]) != hci.EventPacket {
-			continue
-		}
-		e := hci.Event(p[1:])
-		if e.Code() == hci.EvtLEMeta && e.Subevent() == sub {
-			out = append(out, e.Params()[1:])
-		}
-	}
-	return out
-}
-
 func u64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
 
 // params concatenates command parameters: uint8, uint16, hci.BDAddr, []byte.
