@@ -66,15 +66,26 @@ type advertiser struct {
 	next     int           // index into channels within the current event
 	waitCh   radio.Channel // channel we listen on for SCAN_REQ / CONNECT_IND
 	waiting  bool          // listening for a request after an advertising PDU
-	timer    *sim.Timer    // next step of the advertising state machine
+	timer    *sim.Timer    // reused for every step of the state machine
+	action   func()        // what the timer does next
 	evStart  sim.Time      // start of the current advertising event
 	txCh     radio.Channel // channel and start of the latest PDU sent, so the
 	txStart  sim.Time      // controller's own receiver can ignore it
 	deadline sim.Time      // high duty cycle directed advertising ends here
 
-	// Bound once, so the per-PDU path allocates no closures.
-	eventFn, sendNextFn, listenFn, closeFn func()
+	// Bound once, so the per-PDU path allocates nothing.
+	eventFn, sendNextFn, closeFn, scanRspFn func()
+	rsp                                     pdu.AdvPDU    // SCAN_RSP to send
+	rspCh                                   radio.Channel // and its channel
 }
+
+// at makes the advertising timer run fn at t (replacing what was pending).
+func (a *advertiser) at(t sim.Time, fn func()) {
+	a.action = fn
+	a.timer.Reset(t)
+}
+
+func (a *advertiser) fire() { a.action() }
 
 func advHandlers() []handler {
 	return []handler{
@@ -195,10 +206,13 @@ func (c *Controller) startAdvertising() {
 	a.c = c
 	if a.port == nil {
 		a.port = c.medium.Attach(c.cfg.Position, c.cfg.TxPower, a)
+		// An advertiser only answers requests (Vol 6 Part B §4.4.2).
+		a.port.AcceptAdvTypes(1<<pdu.TypeScanReq | 1<<pdu.TypeConnectInd)
 	}
 	a.enabled = true
-	if a.eventFn == nil {
-		a.eventFn, a.sendNextFn, a.listenFn, a.closeFn = a.event, a.sendNext, a.listen, a.closeWindow
+	if a.timer == nil {
+		a.timer = c.sched.NewTimer(a.fire)
+		a.eventFn, a.sendNextFn, a.closeFn, a.scanRspFn = a.event, a.sendNext, a.closeWindow, a.sendScanRsp
 	}
 	a.rebuild()
 	a.channels = a.channels[:0]
@@ -211,7 +225,7 @@ func (c *Controller) startAdvertising() {
 		a.deadline = c.sched.Now().Add(highDutyDuration)
 	}
 	// The first event starts after a random delay, as after an interval.
-	a.timer = c.sched.After(sim.Duration(c.sched.Rand().Int64N(int64(advDelayMax)+1)), a.eventFn)
+	a.at(c.sched.Now().Add(sim.Duration(c.sched.Rand().Int64N(int64(advDelayMax)+1))), a.eventFn)
 }
 
 func (c *Controller) stopAdvertising() {
@@ -219,7 +233,6 @@ func (c *Controller) stopAdvertising() {
 	a.enabled = false
 	a.waiting = false
 	a.timer.Stop()
-	a.timer = nil
 	if a.port != nil {
 		a.port.Detach()
 		a.port = nil
@@ -269,27 +282,30 @@ func (a *advertiser) sendNext() {
 	if a.next >= len(a.channels) {
 		// T_advEvent runs from the start of this event (At runs it now
 		// if the event, with its scan responses, took longer).
-		a.timer = a.c.sched.At(a.evStart.Add(a.interval()), a.eventFn)
+		a.at(a.evStart.Add(a.interval()), a.eventFn)
 		return
 	}
 	ch := a.channels[a.next]
 	a.next++
 	end := a.transmit(ch, a.pdu)
 	if a.params.advType == advTypeNonconnInd {
-		a.timer = a.c.sched.At(end.Add(interPDUGap), a.sendNextFn)
+		a.at(end.Add(interPDUGap), a.sendNextFn)
 		return
 	}
-	// Listen for SCAN_REQ / CONNECT_IND from the end of our PDU.
+	// Listen for SCAN_REQ / CONNECT_IND right away: the radio is half
+	// duplex, so nothing is received during our own PDU, and the window
+	// closes by itself when a CONNECT_IND starting T_IFS after our PDU
+	// would have ended (Vol 6 Part B §4.4.2.1). After the last PDU of the
+	// event the next event is scheduled directly.
 	a.waitCh = ch
-	a.timer = a.c.sched.At(end, a.listenFn)
-}
-
-// listen opens the receive window after an advertising PDU: long enough
-// for a CONNECT_IND starting T_IFS after it (Vol 6 Part B §4.4.2.1).
-func (a *advertiser) listen() {
 	a.waiting = true
-	a.port.Listen(a.waitCh, pdu.AdvertisingAccessAddress)
-	a.timer = a.c.sched.After(tIFS+radio.AirTime(connectIndLen)+rxWindowSlack, a.closeFn)
+	winEnd := end.Add(tIFS + radio.AirTime(connectIndLen) + rxWindowSlack)
+	a.port.ListenUntil(ch, pdu.AdvertisingAccessAddress, winEnd)
+	if a.next >= len(a.channels) {
+		a.at(max(winEnd, a.evStart.Add(a.interval())), a.eventFn)
+		return
+	}
+	a.at(winEnd, a.closeFn)
 }
 
 // closeWindow ends a receive window in which nothing addressed to us came.
@@ -303,6 +319,13 @@ func (a *advertiser) closeWindow() {
 func (a *advertiser) Receive(rx *radio.Reception) {
 	if !a.enabled || !a.waiting || rx.Channel != a.waitCh {
 		return
+	}
+	// Only requests concern an advertiser; most of what it hears is other
+	// devices' advertising, dropped here before a full parse.
+	if len(rx.PDU) > 0 {
+		if t := pdu.AdvPDUType(rx.PDU[0] & 0x0F); t != pdu.TypeScanReq && t != pdu.TypeConnectInd {
+			return
+		}
 	}
 	p, err := pdu.ParseAdv(rx.PDU)
 	if err != nil {
@@ -341,12 +364,14 @@ func (a *advertiser) onScanReq(p pdu.AdvPDU, rx *radio.Reception) {
 		return
 	}
 	a.waiting = false
-	a.timer.Stop()
-	ch := rx.Channel
-	a.timer = a.c.sched.At(rx.End.Add(tIFS), func() {
-		end := a.transmit(ch, rsp)
-		a.timer = a.c.sched.At(end.Add(interPDUGap), a.sendNextFn)
-	})
+	a.rsp, a.rspCh = rsp, rx.Channel
+	a.at(rx.End.Add(tIFS), a.scanRspFn)
+}
+
+// sendScanRsp transmits the pending SCAN_RSP, then goes on with the event.
+func (a *advertiser) sendScanRsp() {
+	end := a.transmit(a.rspCh, a.rsp)
+	a.at(end.Add(interPDUGap), a.sendNextFn)
 }
 
 // transmit sends p on ch now and returns the end of its air time.

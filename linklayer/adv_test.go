@@ -604,7 +604,7 @@ func TestHCIAdvertisingTxPower(t *testing.T) {
 	b.run(100 * sim.Millisecond)
 	require.NotEmpty(t, lt.rx)
 	var rssi []int8
-	lt.onRx = func(rx *radio.Reception, _ pdu.AdvPDU) { rssi = append(rssi, rx.RSSI) }
+	lt.onRx = func(rx *radio.Reception, _ pdu.AdvPDU) { rssi = append(rssi, rx.RSSI()) }
 	b.run(100 * sim.Millisecond)
 	require.NotEmpty(t, rssi)
 	want := expectedRSSI(b.m, 8, radio.Position{}, radio.Position{X: 10})

@@ -260,7 +260,7 @@ func (cn *conn) svCheck() {
 // rxValid notes a valid packet from the peer for supervision and RSSI.
 func (cn *conn) rxValid(rx *radio.Reception) {
 	cn.lastRx = rx.End
-	cn.rssi = rx.RSSI
+	cn.rssi = rx.RSSI()
 	if !cn.established {
 		cn.established = true
 		cn.log.Debug("connection established", zap.Stringer("at", rx.Start))

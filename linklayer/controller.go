@@ -83,7 +83,7 @@ func New(s *sim.Scheduler, medium *radio.Medium, cfg Config, log *zap.Logger) *C
 		toHost: func([]byte) {},
 		conns:  make(map[uint16]*conn),
 	}
-	c.handlers = handlerTable()
+	c.handlers = sharedHandlers()
 	c.reset()
 	return c
 }

@@ -1,6 +1,8 @@
 package linklayer
 
 import (
+	"sync"
+
 	"go.uber.org/zap"
 
 	"blesim/vhci/hci"
@@ -21,6 +23,10 @@ type handler struct {
 	sync  func(c *Controller, p []byte) []byte
 	async func(c *Controller, p []byte) (hci.Status, func())
 }
+
+// sharedHandlers is built once: the table is immutable, so every
+// controller uses the same one (it is most of an idle controller's memory).
+var sharedHandlers = sync.OnceValue(handlerTable)
 
 // handlerTable is the controller's command table. The supported-commands
 // mask and the LE features come from it, so a bit is set only where a

@@ -266,7 +266,7 @@ func (c *Controller) scanConsider(p pdu.AdvPDU, rx *radio.Reception) {
 	if c.scan.params.filterPolicy&1 != 0 && !c.onAcceptList(boolType(p.TxAdd()), p.AdvA()) {
 		return
 	}
-	c.report(evt, p.AdvA(), p.TxAdd(), p.AdvData(), rx.RSSI)
+	c.report(evt, p.AdvA(), p.TxAdd(), p.AdvData(), rx.RSSI())
 	if !c.scan.params.active || (evt != reportAdvInd && evt != reportAdvScanInd) {
 		return
 	}
@@ -313,7 +313,7 @@ func (c *Controller) sendScanReq(key dupKey, rx *radio.Reception) {
 
 func (c *Controller) scanRspReceived(p pdu.AdvPDU, rx *radio.Reception) {
 	c.scanBackoff(true)
-	c.report(reportScanRsp, p.AdvA(), p.TxAdd(), p.ScanRspData(), rx.RSSI)
+	c.report(reportScanRsp, p.AdvA(), p.TxAdd(), p.ScanRspData(), rx.RSSI())
 	c.rxResume()
 }
 

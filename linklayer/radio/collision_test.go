@@ -167,7 +167,7 @@ func TestTapSeesEveryTransmissionOnce(t *testing.T) {
 	}
 	var taps []seen
 	m.SetTap(func(tx *Reception, from *Port) {
-		taps = append(taps, seen{from, tx.Channel, string(tx.PDU), tx.RSSI, tx.Start, tx.End})
+		taps = append(taps, seen{from, tx.Channel, string(tx.PDU), tx.RSSI(), tx.Start, tx.End})
 	})
 	e1 := a.Transmit(Packet{Channel: 37, AccessAddress: aa, PDU: []byte{2, 0}})
 	e2 := a.Transmit(Packet{Channel: 20, AccessAddress: 0x1234, PDU: []byte{1, 1, 9}}) // nobody listens

@@ -134,8 +134,27 @@ type Packet struct {
 // Reception is a packet as a receiver got it.
 type Reception struct {
 	Packet
-	RSSI       int8     // dBm, rounded
 	Start, End sim.Time // air time of the packet
+
+	// RSSI is computed on demand (most receivers drop most packets
+	// without looking at it, and the logarithm is the medium's main cost).
+	cfg     *Config
+	power   int8
+	d2      float64
+	rssi    int8
+	rssiSet bool
+}
+
+// RSSI returns the received signal strength in dBm, rounded (0 for a
+// tapped transmission, which has no receiver).
+func (rx *Reception) RSSI() int8 {
+	if !rx.rssiSet {
+		if rx.cfg != nil {
+			rx.rssi = toInt8(rx.cfg.rssiSq(rx.power, rx.d2))
+		}
+		rx.rssiSet = true
+	}
+	return rx.rssi
 }
 
 // Receiver gets packets on the simulation goroutine at the end of their air
@@ -174,6 +193,40 @@ type Medium struct {
 	tap       func(tx *Reception, from *Port)
 	tapRx     Reception
 	stats     Stats
+
+	// Caches of the propagation model (reset by SetConfig): the squared
+	// range of each transmit power, and the squared-distance ratio that a
+	// transmit power difference allows before capture fails. They let the
+	// delivery path decide range and collisions without logarithms.
+	rangeD2   [256]float64
+	captureR2 [511]float64
+	cacheOK   [256 + 511]bool
+}
+
+// maxD2 returns the largest squared distance at which a transmitter of
+// power dBm is heard: RSSI >= sensitivity ⟺ 5n·log10(d²) <= tx − ref − sens.
+func (m *Medium) maxD2(power int8) float64 {
+	i := int(power) + 128
+	if !m.cacheOK[i] {
+		c := &m.cfg
+		m.rangeD2[i] = math.Pow(10, (float64(power)-c.ReferenceLossDB-c.SensitivityDBm)/(5*c.PathLossExponent))
+		m.cacheOK[i] = true
+	}
+	return m.rangeD2[i]
+}
+
+// captureRatio returns r such that an interferer of power pi at squared
+// distance di2 drowns a packet of power p at squared distance d2 exactly
+// when di2 < d2·r: RSSIi > RSSI − CaptureDB ⟺
+// 5n·log10(di2/d2) < pi − p + CaptureDB.
+func (m *Medium) captureRatio(pi, p int8) float64 {
+	diff := int(pi) - int(p)
+	i := diff + 255
+	if !m.cacheOK[256+i] {
+		m.captureR2[i] = math.Pow(10, (float64(diff)+CaptureDB)/(5*m.cfg.PathLossExponent))
+		m.cacheOK[256+i] = true
+	}
+	return m.captureR2[i]
 }
 
 // NewMedium returns an empty medium on scheduler s. A zero Config means
@@ -195,10 +248,19 @@ func (m *Medium) Config() Config { return m.cfg }
 func (m *Medium) SetConfig(cfg Config) {
 	cfg.LossRate = clampRate(cfg.LossRate)
 	m.cfg = cfg
+	m.cacheOK = [256 + 511]bool{}
 }
 
 // SetLossRate sets the probability (0..1) that a delivery is lost.
 func (m *Medium) SetLossRate(r float64) { m.cfg.LossRate = clampRate(r) }
+
+// clampD2 applies the model's minimum distance of 0.1 m.
+func clampD2(d2 float64) float64 {
+	if !(d2 >= 0.01) { // also NaN
+		return 0.01
+	}
+	return d2
+}
 
 func clampRate(r float64) float64 {
 	if !(r > 0) { // also NaN

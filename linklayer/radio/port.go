@@ -13,7 +13,9 @@ type Port struct {
 	ch        Channel
 	aa        uint32
 	listening bool
-	idx       int    // index in m.listeners[ch], -1 when idle
+	until     sim.Time // listening ends here (0: until Idle)
+	typeMask  uint16   // advertising PDU types accepted (0: all)
+	idx       int      // index in m.listeners[ch], -1 when idle
 	epoch     uint32 // bumped whenever reception is interrupted
 	detached  bool
 
@@ -48,11 +50,18 @@ func (p *Port) Transmit(pkt Packet) (end sim.Time) {
 // address is aa. Listening again on the same channel and address changes
 // nothing; anything else interrupts packets being received. An invalid
 // channel makes the port idle. A port without a Receiver stays idle.
-func (p *Port) Listen(ch Channel, aa uint32) {
+func (p *Port) Listen(ch Channel, aa uint32) { p.ListenUntil(ch, aa, 0) }
+
+// ListenUntil is Listen for a receive window that closes by itself at
+// until: packets ending after it are not received, and the port is idle
+// from then on, without the caller scheduling an event to stop listening.
+// until 0 means no end.
+func (p *Port) ListenUntil(ch Channel, aa uint32, until sim.Time) {
 	if p.detached || p.r == nil {
 		return
 	}
 	if p.listening && p.ch == ch && p.aa == aa {
+		p.until = until
 		return
 	}
 	p.Idle()
@@ -60,7 +69,7 @@ func (p *Port) Listen(ch Channel, aa uint32) {
 		return
 	}
 	l := &p.m.listeners[ch]
-	p.ch, p.aa, p.listening, p.idx = ch, aa, true, len(*l)
+	p.ch, p.aa, p.listening, p.idx, p.until = ch, aa, true, len(*l), until
 	*l = append(*l, p)
 }
 
@@ -81,9 +90,22 @@ func (p *Port) Idle() {
 	p.listening, p.idx = false, -1
 }
 
+// AcceptAdvTypes restricts, on the advertising channels, which advertising
+// PDU types (the 4-bit PDU Type, Core v5.4 Vol 6 Part B §2.3) are handed to
+// the receiver: bit t of mask accepts type t; 0 accepts everything. It
+// models the link layer dropping, at its receiver, PDUs it has no use for
+// (an advertiser only wants SCAN_REQ and CONNECT_IND), so the medium does
+// not schedule deliveries nobody reads. Filtered packets still interfere.
+func (p *Port) AcceptAdvTypes(mask uint16) { p.typeMask = mask }
+
 // Listening returns the channel and access address the port listens on, and
 // whether it listens at all.
-func (p *Port) Listening() (Channel, uint32, bool) { return p.ch, p.aa, p.listening }
+func (p *Port) Listening() (Channel, uint32, bool) {
+	if p.listening && p.until != 0 && p.until <= p.m.s.Now() {
+		p.Idle()
+	}
+	return p.ch, p.aa, p.listening
+}
 
 // SetPosition moves the port. Packets in the air are received at the
 // receiver's position when they end, from the sender's position when they

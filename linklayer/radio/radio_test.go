@@ -29,7 +29,7 @@ type got struct {
 }
 
 func (r *rec) Receive(rx *Reception) {
-	r.got = append(r.got, got{r.s.Now(), rx.Channel, rx.AccessAddress, string(rx.PDU), rx.RSSI, rx.Start, rx.End})
+	r.got = append(r.got, got{r.s.Now(), rx.Channel, rx.AccessAddress, string(rx.PDU), rx.RSSI(), rx.Start, rx.End})
 }
 
 func newWorld(seed uint64) (*sim.Scheduler, *Medium) {
@@ -249,4 +249,56 @@ func TestDeterministic(t *testing.T) {
 	require.NotEmpty(t, a)
 	assert.Equal(t, a, b)
 	assert.NotEqual(t, a, scenario(100))
+}
+
+// TestListenUntil: a receive window closes by itself: a packet that ends
+// inside it arrives, one that ends after it does not, and the expired
+// listener drops out of the channel's listener list.
+func TestListenUntil(t *testing.T) {
+	s, m := newWorld(1)
+	tx, _ := attach(s, m, "tx", 0)
+	rx, r := attach(s, m, "rx", 1)
+	pdu := make([]byte, 10) // 144 µs on air
+	rx.ListenUntil(37, aa, 200)
+	tx.Transmit(Packet{Channel: 37, AccessAddress: aa, PDU: pdu}) // 0..144: inside
+	s.RunUntil(150)
+	tx.Transmit(Packet{Channel: 37, AccessAddress: aa, PDU: pdu}) // 150..294: ends after 200
+	s.RunUntil(400)
+	require.Len(t, r.got, 1)
+	assert.Equal(t, sim.Time(144), r.got[0].end)
+	tx.Transmit(Packet{Channel: 37, AccessAddress: aa, PDU: pdu}) // starts after the window
+	s.RunUntil(600)
+	require.Len(t, r.got, 1)
+	assert.Empty(t, m.listeners[37], "the expired listener left the list")
+	_, _, listening := rx.Listening()
+	assert.False(t, listening)
+	// Listen without an end clears a previous window.
+	rx.ListenUntil(38, aa, 700)
+	rx.Listen(38, aa)
+	s.RunUntil(800)
+	tx.Transmit(Packet{Channel: 38, AccessAddress: aa, PDU: pdu})
+	s.RunUntil(1000)
+	require.Len(t, r.got, 2)
+}
+
+// TestAcceptAdvTypes: a port that accepts only some advertising PDU types
+// gets only those on advertising channels, and everything on data channels.
+func TestAcceptAdvTypes(t *testing.T) {
+	s, m := newWorld(1)
+	tx, _ := attach(s, m, "tx", 0)
+	rx, r := attach(s, m, "rx", 1)
+	rx.AcceptAdvTypes(1<<3 | 1<<5) // SCAN_REQ, CONNECT_IND
+	rx.Listen(37, aa)
+	advInd := []byte{0x00, 6, 1, 2, 3, 4, 5, 6}
+	scanReq := []byte{0x03, 12, 1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6}
+	tx.Transmit(Packet{Channel: 37, AccessAddress: aa, PDU: advInd})
+	s.RunFor(1000)
+	tx.Transmit(Packet{Channel: 37, AccessAddress: aa, PDU: scanReq})
+	s.RunFor(1000)
+	require.Len(t, r.got, 1)
+	assert.Equal(t, string(scanReq), r.got[0].pdu)
+	rx.Listen(5, 0x12345678)
+	tx.Transmit(Packet{Channel: 5, AccessAddress: 0x12345678, PDU: advInd})
+	s.RunFor(1000)
+	require.Len(t, r.got, 2, "the filter applies to advertising channels only")
 }

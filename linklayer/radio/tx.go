@@ -64,7 +64,18 @@ func (m *Medium) put(t *transmission) {
 func (m *Medium) start(p *Port, pkt Packet, now, end sim.Time) {
 	ch := pkt.Channel
 	var t *transmission
-	for _, l := range m.listeners[ch] {
+	ls := m.listeners[ch]
+	for i := 0; i < len(ls); i++ {
+		l := ls[i]
+		if l.until != 0 && l.until <= now {
+			l.Idle() // its receive window closed: swap-removes it from ls
+			ls = m.listeners[ch]
+			i--
+			continue
+		}
+		if l.typeMask != 0 && ch >= AdvChannel37 && len(pkt.PDU) > 0 && l.typeMask&(1<<(pkt.PDU[0]&0x0F)) == 0 {
+			continue
+		}
 		if l.aa == pkt.AccessAddress && l != p {
 			if t == nil {
 				t = m.get()
@@ -126,32 +137,35 @@ func (t *transmission) deliver() {
 			st.Interrupted++ // half duplex
 			continue
 		}
-		cfg := &m.cfg
-		rssi := cfg.rssiSq(t.power, dist2(t.pos, p.pos))
-		if rssi < cfg.SensitivityDBm {
+		if p.until != 0 && p.until < t.rx.End {
+			st.Interrupted++ // the receive window closed during the packet
+			continue
+		}
+		d2 := clampD2(dist2(t.pos, p.pos))
+		if d2 > m.maxD2(t.power) {
 			st.BelowSensitivity++
 			continue
 		}
-		if t.drowned(cfg, p.pos, rssi) {
+		if t.drowned(p.pos, d2) {
 			st.Collisions++
 			continue
 		}
-		if cfg.LossRate > 0 && m.s.Rand().Float64() < cfg.LossRate {
+		if m.cfg.LossRate > 0 && m.s.Rand().Float64() < m.cfg.LossRate {
 			st.RandomLoss++
 			continue
 		}
-		t.rx.RSSI = toInt8(rssi)
+		t.rx.cfg, t.rx.power, t.rx.d2, t.rx.rssiSet = &m.cfg, t.power, d2, false
 		st.Deliveries++
 		p.r.Receive(&t.rx)
 	}
 	m.put(t)
 }
 
-// drowned reports whether an overlapping packet reaches at within CaptureDB
-// of rssi.
-func (t *transmission) drowned(cfg *Config, at Position, rssi float64) bool {
+// drowned reports whether an overlapping packet reaches at (squared
+// distance d2 from this packet's sender) within CaptureDB of this packet.
+func (t *transmission) drowned(at Position, d2 float64) bool {
 	for _, in := range t.interf {
-		if cfg.rssiSq(in.power, dist2(in.pos, at)) > rssi-CaptureDB {
+		if clampD2(dist2(in.pos, at)) < d2*t.m.captureRatio(in.power, t.power) {
 			return true
 		}
 	}

@@ -188,6 +188,7 @@ func (q *queue) remove(i int) {
 type Scheduler struct {
 	now  Time
 	seq  uint64
+	ran  uint64 // events run
 	q    queue
 	rand *rand.Rand
 
@@ -227,6 +228,9 @@ func (s *Scheduler) At(t Time, fn func()) *Timer {
 // After schedules fn d microseconds from now.
 func (s *Scheduler) After(d Duration, fn func()) *Timer { return s.At(s.now.Add(d), fn) }
 
+// Events returns how many events have run (for benchmarks).
+func (s *Scheduler) Events() uint64 { return s.ran }
+
 // Pending returns the number of queued events.
 func (s *Scheduler) Pending() int { return len(s.q) }
 
@@ -265,6 +269,7 @@ func (s *Scheduler) step(limit Time) bool {
 	}
 	t := s.q.pop()
 	s.now = t.at
+	s.ran++
 	if t.fn != nil {
 		t.fn()
 	}

@@ -30,14 +30,17 @@ type Result struct {
 	Reports        int           // LE Advertising Reports the scanner's host got
 	ScanResponses  int           // of which SCAN_RSP
 	DistinctHeard  int           // advertisers heard at least once
+	Events         uint64        // scheduler events run
 }
 
 func (r Result) String() string {
 	return fmt.Sprintf("simulated %v in %v wall (%v CPU): %.0fx real time (%.0fx per CPU second)\n"+
 		"memory: %.1f KiB per idle device, %.1f KiB per advertising device\n"+
+		"scheduler: %d events (%.0f ns each)\n"+
 		"air: %d transmissions; scanner got %d advertising reports (%d scan responses) from %d of %d advertisers",
 		r.Simulated, r.Wall.Round(time.Millisecond), r.CPU.Round(time.Millisecond), r.RealTimeFactor, r.CPUFactor,
 		r.BytesPerIdle/1024, r.BytesPerAdv/1024,
+		r.Events, float64(r.CPU.Nanoseconds())/float64(max(r.Events, 1)),
 		r.Transmissions, r.Reports, r.ScanResponses, r.DistinctHeard, r.Devices)
 }
 
@@ -125,6 +128,7 @@ func Run(n, secs int) Result {
 	res.BytesPerAdv = float64(during-before) / float64(n)
 	res.RealTimeFactor = float64(secs) / res.Wall.Seconds()
 	res.Transmissions = m.Stats().Transmissions
+	res.Events = s.Events()
 	res.DistinctHeard = len(heard)
 	runtime.KeepAlive(ctrls)
 	return res
