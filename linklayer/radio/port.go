@@ -16,7 +16,7 @@ type Port struct {
 	until     sim.Time // listening ends here (0: until Idle)
 	typeMask  uint16   // advertising PDU types accepted (0: all)
 	idx       int      // index in m.listeners[ch], -1 when idle
-	epoch     uint32 // bumped whenever reception is interrupted
+	epoch     uint32   // bumped whenever reception is interrupted
 	detached  bool
 
 	txStart, txEnd sim.Time // air time of the port's latest transmission
