@@ -20,12 +20,24 @@ for t in "$here"/tests/*.sh; do
 	case $t in *.host.sh) continue ;; esac
 	name=$(basename "$t" .sh)
 	echo "=== vmtest $name"
-	rc=0
-	"$here/vm-run.sh" --timeout 300 --out "$out/$name" --append "oops=panic" \
-		--file "$bin:/usr/bin/blesim" \
-		--file "$top/examples/world.yaml:world.yaml" \
-		--script "$t" 2>&1 | tee "$out/$name.log" | grep -E '^(PASS|FAIL|==|vm-run.sh|mkinitramfs.sh)' || true
-	rc=${PIPESTATUS[0]}
+	for attempt in 1 2; do
+		rc=0
+		"$here/vm-run.sh" --timeout 300 --out "$out/$name" --append "oops=panic" \
+			--file "$bin:/usr/bin/blesim" \
+			--file "$top/examples/world.yaml:world.yaml" \
+			--script "$t" 2>&1 | tee "$out/$name.log" | grep --line-buffered -E '^(PASS|FAIL|==|vm-run.sh|mkinitramfs.sh)' || true
+		rc=${PIPESTATUS[0]}
+		# Debian's 6.1 kernel has a race in L2CAP/HCI channel teardown
+		# (list_del corruption in hci_chan_del) that a busy TCG VM hits now
+		# and then. It is the kernel's bug, not blesim's: say so and try
+		# once more; a second oops fails the run.
+		if [ "$rc" -ne 0 ] && [ "$attempt" = 1 ] && grep -qE 'Kernel panic|kernel BUG|list_del corruption|Oops:' "$out/$name.log"; then
+			echo "vmtest: $name: the VM's kernel oopsed (see $out/$name.oops.txt); retrying once" >&2
+			cp "$out/$name.log" "$out/$name.oops.txt"
+			continue
+		fi
+		break
+	done
 	if [ "$rc" -ne 0 ]; then
 		failed+=("$name (exit $rc; full log: $out/$name.log)")
 	fi

@@ -99,6 +99,18 @@ cat $OUT/indicate.txt
 check "PLX Spot-Check indication arrives" grep -q "Indication   handle = $SPOT" $OUT/indicate.txt
 sleep 1
 
+echo "== gatttool: write a characteristic and read it back (Thermometer, 30 m)"
+timeout 20 gatttool -i hci0 -t random -b $THERMO --characteristics >$OUT/thermo-chars.txt 2>&1
+SET=$(grep 'uuid = 6e400002-b5a3-f393-e0a9-e50e24dcca9e' $OUT/thermo-chars.txt | sed -n 's/.*char value handle = \(0x[0-9a-f]*\).*/\1/p')
+echo "setpoint value handle: $SET"
+timeout 20 gatttool -i hci0 -t random -b $THERMO --char-write-req -a "$SET" -n 2a >$OUT/write.txt 2>&1
+cat $OUT/write.txt
+check "Write Request to the vendor characteristic succeeds" grep -q 'written successfully' $OUT/write.txt
+timeout 20 gatttool -i hci0 -t random -b $THERMO --char-read -a "$SET" >$OUT/readback.txt 2>&1
+cat $OUT/readback.txt
+check "reading it back gives the written value 0x2a" grep -q 'value/descriptor: 2a' $OUT/readback.txt
+sleep 1
+
 echo "== hci0 connects to hci1 over the simulated air"
 btmgmt -i hci1 connectable on
 btmgmt -i hci1 advertising on
