@@ -47,6 +47,7 @@ unit: godeps
 	$(GO) test -count=1 ./...
 
 vmtest: build sysdeps
+	$(GO) build -trimpath -o bin/btexpect ./scenarios/harness/btexpect
 	scenarios/harness/vmtest.sh $(BIN)
 
 test: unit vmtest
