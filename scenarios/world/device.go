@@ -16,14 +16,14 @@ import (
 // Reference documents them.
 var (
 	deviceFields = []string{"name", "profile", "address", "address_type", "position", "tx_power",
-		"adv_interval", "connectable", "battery_level", "services"}
+		"adv_interval", "connectable", "battery_level", "services", "security"}
 	serviceFields        = []string{"uuid", "characteristics"}
-	characteristicFields = []string{"uuid", "properties", "value", "notify_every"}
+	characteristicFields = []string{"uuid", "properties", "value", "notify_every", "security"}
 )
 
 // device decodes one entry of devices.
 func (d *decoder) device(n *yaml.Node, path string) (Device, decl) {
-	dv := Device{Line: n.Line, AddressType: hci.AddrRandom, AdvInterval: DefaultAdvInterval, Connectable: true}
+	dv := Device{Line: n.Line, AddressType: hci.AddrRandom, AdvInterval: DefaultAdvInterval, Connectable: true, Security: DefaultSecurity()}
 	dc := decl{path: path, family: devRandom}
 	m, ok := d.fields(n, path, "a device: a mapping with name, profile and the optional fields", deviceFields)
 	if !ok {
@@ -69,6 +69,9 @@ func (d *decoder) device(n *yaml.Node, path string) (Device, decl) {
 			dv.Services = append(dv.Services, d.service(s, index(path+".services", i)))
 		}
 	}
+	if v := m["security"].val; v != nil {
+		dv.Security = d.security(v, path+".security")
+	}
 	d.checkProfile(&dv, m, path)
 	return dv, dc
 }
@@ -112,7 +115,7 @@ func (d *decoder) checkProfile(dv *Device, m map[string]field, path string) {
 		d.errorf(k, path+".services", "only the generic profile takes services; the %s profile builds its own GATT database", dv.Profile)
 	}
 	if dv.Profile == ProfileCentral {
-		for _, f := range []string{"adv_interval", "connectable", "battery_level"} {
+		for _, f := range []string{"adv_interval", "connectable", "battery_level", "security"} {
 			if k := given(f); k != nil {
 				d.errorf(k, path+"."+f, "the central profile does not advertise or serve GATT; remove %s", f)
 			}
@@ -161,6 +164,9 @@ func (d *decoder) characteristic(n *yaml.Node, path string) Characteristic {
 	valueOK := false
 	if v := m["value"].val; v != nil {
 		c.Value, valueOK = d.value(v, path+".value")
+	}
+	if v := m["security"].val; v != nil {
+		c.Security, _ = d.enum(v, path+".security", "security level", CharSecurity)
 	}
 	if v := m["notify_every"].val; v != nil {
 		c.NotifyEvery, _ = d.duration(v, path+".notify_every", MinNotifyEvery, MaxNotifyEvery)

@@ -65,6 +65,9 @@ func TestExampleFile(t *testing.T) {
 		Name: "Ward Hub", Profile: ProfileCentral, Address: addr(t, "C0:00:00:00:00:04"), AddressType: hci.AddrRandom,
 		Position: [2]float64{0, 1}, AdvInterval: 100 * time.Millisecond, Connectable: true, Line: 47,
 	}}
+	for i := range want {
+		want[i].Security = DefaultSecurity()
+	}
 	assert.Equal(t, want, w.Devices)
 
 	// Undeclared controllers continue the default sequence.

@@ -133,9 +133,43 @@ profile.
                  level); on a generic device it adds one, so do not also
                  declare service 180F.
   services       generic profile only: the GATT services to serve (below).
+  security       pairing and bonding (below).
 
 The central profile does not advertise or serve GATT: adv_interval,
-connectable and battery_level are errors on it.
+connectable, battery_level and security are errors on it.
+
+SECURITY (peripherals)
+
+How the device pairs and bonds (Core v5.4 Vol 3 Part H). Without a security
+section a device pairs Just Works, bonds, prefers Secure Connections.
+
+  io_capability      display-only, display-yes-no, keyboard-only,
+                     no-input-no-output or keyboard-display; default
+                     no-input-no-output. With the peer's, it picks the
+                     association model (Just Works, Passkey Entry, Numeric
+                     Comparison).
+  bonding            true or false; default true: keep the keys.
+  mitm               true or false; default false: require MITM protection
+                     (an authenticated pairing).
+  secure_connections prefer (default), only (refuse legacy pairing) or
+                     legacy (never LE Secure Connections).
+  passkey            a fixed 6-digit passkey 0 to 999999, as products print
+                     on a label or QR code. Without it each Passkey Entry
+                     uses a random passkey, shown in the log.
+  oob_legacy_tk      16 bytes as 32 hex digits: the legacy OOB temporary key.
+  oob_sc_random      16 bytes as 32 hex digits: the device's LE Secure
+                     Connections OOB random value r.
+  min_key_size       7 to 16 bytes; default 7.
+  security_request   true or false; default false: send a Security Request
+                     when a central connects.
+  forget_keys_after  a number of connections after which the device loses
+                     every bond (0, the default: never). Reproduces the
+                     lost-bond field bug: the central's next encryption gets
+                     PIN or Key Missing.
+  bond_file          where the bonds are kept; default
+                     STATE_DIR/NAME.bonds.json (serve --state-dir).
+  rpa_rotate         advertise with a resolvable private address from the
+                     device's IRK, renewed at this period (1s to 24h).
 
 SERVICES (generic devices)
 
@@ -156,6 +190,11 @@ CHARACTERISTICS
                 (spaces allowed between bytes), or text, sent as UTF-8. An
                 unquoted number is an error: write "hex:57" for the byte
                 0x57 or "87" for the text. Default: empty.
+  security      what reading or writing the value requires of the link:
+                none (default), encrypted, authenticated (MITM) or
+                authorized. Over a link without it the device answers
+                Insufficient Encryption / Authentication / Authorization,
+                so the central pairs, as BlueZ does.
   notify_every  notify or indicate characteristics only: the built-in host
                 sends the value to subscribed clients at this period (10ms
                 to 24h, syntax as adv_interval), incrementing its last byte

@@ -66,6 +66,7 @@ type Device struct {
 	Connectable  bool            // advertise ADV_IND (true) or ADV_NONCONN_IND (false)
 	BatteryLevel *uint8          // percent; nil when the file gives none
 	Services     []Service       // GATT services (generic profile only)
+	Security     Security        // pairing and bonding (peripherals)
 	Line         int             // line of the device in the world file
 }
 
@@ -85,6 +86,11 @@ type Characteristic struct {
 	// as a notification or indication at this period to subscribed
 	// clients, incrementing its last byte each time.
 	NotifyEvery time.Duration
+	// Security is what reading or writing the value requires of the
+	// link: "" or "none", "encrypted", "authenticated" (MITM) or
+	// "authorized". Over a link without it the server answers
+	// Insufficient Encryption / Authentication / Authorization.
+	Security string
 }
 
 // Limits and defaults of the format.
