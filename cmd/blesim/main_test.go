@@ -81,3 +81,13 @@ func TestDemoRuns(t *testing.T) {
 	require.Contains(t, out, "CONNECT_IND")
 	require.True(t, strings.Contains(out, filepath.Join(dir, "Central.btsnoop")))
 }
+
+func TestCtlNeedsASocket(t *testing.T) {
+	t.Setenv("BLESIM_CONTROL", "")
+	code, _, stderr := runCLI("ctl", "Oximeter", "forget-keys")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "no control socket")
+	code, _, stderr = runCLI("ctl", "--control", filepath.Join(t.TempDir(), "nope.sock"), "Oximeter", "forget-keys")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "cannot reach blesim serve")
+}

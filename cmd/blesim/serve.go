@@ -45,6 +45,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	var listen multiFlag
 	fs.Var(&listen, "hci-listen", "offer controllers over H4 sockets: tcp:HOST:PORT or unix:PATH, one controller per accepted connection (repeatable)")
 	traceDir := fs.String("trace-dir", "blesim-traces", "directory for the btsnoop traces (one per controller); empty: none")
+	control := fs.String("control", "", "open a control socket at this path for 'blesim ctl' (forget keys, move devices)")
+	stateDir := fs.String("state-dir", "blesim-state", "directory for the devices' bond files (NAME.bonds.json)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logJSON := fs.Bool("log-json", false, "log as JSON instead of console text")
 	pos, err := parseInterspersed(fs, args)
@@ -69,7 +71,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	ew, err := engine.Build(w, engine.Options{Log: log, SnoopDir: *traceDir})
+	ew, err := engine.Build(w, engine.Options{Log: log, SnoopDir: *traceDir, StateDir: *stateDir})
 	if err != nil {
 		return usageError{err}
 	}
@@ -114,6 +116,13 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		go acceptLoop(ew, srv, log)
 	}
 
+	if *control != "" {
+		ln, err := ew.ServeControl(*control)
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+	}
 	ew.Start()
 	flushTraces(ew)
 	fmt.Fprintf(stdout, "ready: %s\n", strings.Join(names, " "))

@@ -38,6 +38,9 @@ type Options struct {
 	// SnoopDir, when set, receives one btsnoop file per controller
 	// (NAME.btsnoop), readable with btmon -r and Wireshark.
 	SnoopDir string
+	// StateDir holds the devices' bond files (NAME.bonds.json) unless a
+	// device names its own bond_file.
+	StateDir string
 	// CentralConfig, when set, configures each central device (target,
 	// characteristics to read and subscribe to). Name and address come
 	// from the world either way.

@@ -70,3 +70,27 @@ func TestH4SocketController(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestControlSocket: requests over the control socket run in the
+// simulation and answer with a clear message.
+func TestControlSocket(t *testing.T) {
+	w, err := world.Parse("w.yaml", []byte("devices:\n  - name: Oxi\n    profile: oximeter\n"))
+	require.NoError(t, err)
+	ew, err := Build(w, Options{Log: zaptest.NewLogger(t)})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { ew.Sched.RunRealtime(ctx, sim.NewRealClock()); close(done) }()
+	r := ew.Control(ControlRequest{Device: "Oxi", Command: "move", Args: []string{"40", "2"}})
+	require.True(t, r.OK, r.Message)
+	require.Contains(t, ew.Control(ControlRequest{Device: "Oxi", Command: "status"}).Message, "position [40, 2]")
+	r = ew.Control(ControlRequest{Device: "Nobody", Command: "status"})
+	require.False(t, r.OK)
+	require.Contains(t, r.Message, `no device "Nobody"; devices: Oxi`)
+	r = ew.Control(ControlRequest{Device: "Oxi", Command: "explode"})
+	require.False(t, r.OK)
+	require.Contains(t, r.Message, "unknown command")
+	cancel()
+	<-done
+}
