@@ -9,7 +9,7 @@
 GO        ?= go
 BIN       := bin/blesim
 VMDIR     ?= .vm
-APT_PKGS  := qemu-system-x86 linux-image-amd64 busybox-static cpio kmod bluez bluez-meshd dbus
+APT_PKGS  := qemu-system-x86 linux-image-amd64 busybox-static cpio kmod bluez bluez-meshd dbus tshark
 
 export CGO_ENABLED := 0
 

@@ -55,6 +55,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	battery, plxFeatures, plxCont := att.UUID16(0x2A19), att.UUID16(0x2A60), att.UUID16(0x2A5F)
 	ew, err := engine.Build(w, engine.Options{
 		SnoopDir: *out,
+		PcapFile: filepath.Join(*out, "air.pcap"),
 		CentralConfig: func(world.Device) profiles.CentralConfig {
 			return profiles.CentralConfig{
 				Target:    "Oximeter",
@@ -70,7 +71,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	defer ew.Close()
 
 	air := map[string]int{}
-	ew.Medium.SetTap(func(tx *radio.Reception, _ *radio.Port) { air[classify(tx)]++ })
+	ew.OnAir(func(tx *radio.Reception, _ *radio.Port) { air[classify(tx)]++ })
 
 	central := ew.Device("Central")
 	var (
@@ -124,6 +125,8 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		abs, _ := filepath.Abs(f)
 		fmt.Fprintf(stdout, "  %s\n", abs)
 	}
+	abs, _ := filepath.Abs(filepath.Join(*out, "air.pcap"))
+	fmt.Fprintf(stdout, "the air as a sniffer sees it (tshark -r FILE, or Wireshark):\n  %s\n", abs)
 	if !done || reads < 2 || notes < 1 || !discon {
 		fmt.Fprintf(stderr, "demo incomplete: procedures done=%v, reads=%d, notifications=%d, disconnected=%v\n", done, reads, notes, discon)
 		return exitError(1)

@@ -45,6 +45,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	var listen multiFlag
 	fs.Var(&listen, "hci-listen", "offer controllers over H4 sockets: tcp:HOST:PORT or unix:PATH, one controller per accepted connection (repeatable)")
 	traceDir := fs.String("trace-dir", "blesim-traces", "directory for the btsnoop traces (one per controller); empty: none")
+	pcapFile := fs.String("pcap", "", "write every packet on the simulated air to this pcap file (Wireshark, tshark)")
 	control := fs.String("control", "", "open a control socket at this path for 'blesim ctl' (forget keys, move devices)")
 	stateDir := fs.String("state-dir", "blesim-state", "directory for the devices' bond files (NAME.bonds.json)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -71,7 +72,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	ew, err := engine.Build(w, engine.Options{Log: log, SnoopDir: *traceDir, StateDir: *stateDir})
+	ew, err := engine.Build(w, engine.Options{Log: log, SnoopDir: *traceDir, StateDir: *stateDir, PcapFile: *pcapFile})
 	if err != nil {
 		return usageError{err}
 	}

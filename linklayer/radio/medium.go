@@ -129,6 +129,12 @@ type Packet struct {
 	Channel       Channel
 	AccessAddress uint32
 	PDU           []byte // header and payload; no preamble, access address or CRC
+	// CRCInit is the CRC initial value (Vol 6 Part B §3.1.1): 0x555555 on
+	// the advertising channels, the connection's CRCInit on data
+	// channels. The medium does not compute CRCs (it models loss
+	// directly); traces use it to write the CRC a sniffer would see.
+	// Zero means unknown.
+	CRCInit uint32
 }
 
 // Reception is a packet as a receiver got it.

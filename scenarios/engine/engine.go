@@ -18,6 +18,7 @@ import (
 	"blesim/linklayer"
 	"blesim/linklayer/radio"
 	"blesim/linklayer/sim"
+	"blesim/scenarios/trace"
 	"blesim/scenarios/world"
 	"blesim/vhci"
 	"blesim/vhci/hci"
@@ -38,6 +39,10 @@ type Options struct {
 	// SnoopDir, when set, receives one btsnoop file per controller
 	// (NAME.btsnoop), readable with btmon -r and Wireshark.
 	SnoopDir string
+	// PcapFile, when set, receives every packet on the air as pcap
+	// (LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR), as a sniffer would see it:
+	// encrypted PDUs stay encrypted. tshark and Wireshark dissect it.
+	PcapFile string
 	// StateDir holds the devices' bond files (NAME.bonds.json) unless a
 	// device names its own bond_file.
 	StateDir string
@@ -76,6 +81,15 @@ type World struct {
 	opts    Options
 	snoops  []*snoop
 	nextExt int
+	onAir   []func(tx *radio.Reception, from *radio.Port)
+	pcap    *trace.Pcap
+	pcapF   *os.File
+}
+
+// OnAir adds fn to the functions that see every transmission when it
+// starts (the medium's tap).
+func (w *World) OnAir(fn func(tx *radio.Reception, from *radio.Port)) {
+	w.onAir = append(w.onAir, fn)
 }
 
 // Build creates the simulation for w. Built-in hosts are wired but not
@@ -92,6 +106,16 @@ func Build(w *world.World, opts Options) (*World, error) {
 		LossRate:         w.Medium.PacketLoss,
 	})
 	ew := &World{Spec: w, Sched: s, Medium: m, log: opts.Log, opts: opts}
+	m.SetTap(func(tx *radio.Reception, from *radio.Port) {
+		for _, fn := range ew.onAir {
+			fn(tx, from)
+		}
+	})
+	if opts.PcapFile != "" {
+		if err := ew.openPcap(opts.PcapFile); err != nil {
+			return nil, err
+		}
+	}
 	if opts.SnoopDir != "" {
 		if err := os.MkdirAll(opts.SnoopDir, 0o755); err != nil {
 			return nil, fmt.Errorf("trace directory: %w", err)
@@ -129,6 +153,10 @@ func (w *World) Device(name string) *Device {
 // Close flushes and closes the trace files.
 func (w *World) Close() error {
 	var errs []error
+	if w.pcap != nil {
+		errs = append(errs, w.pcap.Close(), w.pcapF.Close())
+		w.pcap = nil
+	}
 	for _, sn := range w.snoops {
 		if !sn.closed {
 			errs = append(errs, sn.close())
@@ -145,6 +173,30 @@ func (w *World) SnoopFiles() []string {
 		out = append(out, sn.path)
 	}
 	return out
+}
+
+func (w *World) openPcap(path string) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("pcap: %w", err)
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("pcap: %w", err)
+	}
+	p, err := trace.NewPcap(f, Epoch)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("pcap %s: %w", path, err)
+	}
+	w.pcap, w.pcapF = p, f
+	w.OnAir(func(tx *radio.Reception, _ *radio.Port) {
+		if err := p.Write(trace.Packet{At: tx.Start, Air: tx.Packet}); err != nil {
+			w.log.Warn("pcap write failed", zap.Error(err))
+		}
+	})
+	return nil
 }
 
 func pos(p [2]float64) radio.Position { return radio.Position{X: p[0], Y: p[1]} }

@@ -63,6 +63,11 @@ func (w *World) AttachExternal(t vhci.Transport, name string) (*External, error)
 // FlushTraces writes buffered trace records to disk. Call it on the
 // simulation goroutine.
 func (w *World) FlushTraces() {
+	if w.pcap != nil {
+		if err := w.pcap.Flush(); err != nil {
+			w.log.Warn("pcap flush failed", zap.Error(err))
+		}
+	}
 	for _, sn := range w.snoops {
 		if err := sn.flush(); err != nil {
 			w.log.Warn("trace flush failed", zap.String("file", sn.path), zap.Error(err))
