@@ -34,14 +34,15 @@ const (
 // while connected. All of its state is touched only on the simulation
 // goroutine; every timer callback checks closed first.
 type conn struct {
-	c      *Controller
-	log    *zap.Logger
-	role   Role
-	handle uint16
-	peer   peerInfo
-	port   *radio.Port
-	aa     uint32
-	closed bool
+	c       *Controller
+	log     *zap.Logger
+	role    Role
+	handle  uint16
+	peer    peerInfo
+	port    *radio.Port
+	aa      uint32
+	crcInit uint32 // for traces: the CRC a sniffer sees
+	closed  bool
 
 	// Connection parameters in use (§4.5.1).
 	interval   uint16 // × 1.25 ms
@@ -65,19 +66,10 @@ type conn struct {
 	lastRx      sim.Time // end of the last valid packet from the peer
 	svTimer     *sim.Timer
 
-	// cipher is the LL encryption slot (§5.1.3, next issue). It is nil
-	// while the link is unencrypted; the PDU path calls it on every
-	// non-empty PDU when set.
-	cipher linkCipher
-}
-
-// linkCipher is where LL encryption plugs into the PDU path (Vol 6 Part B
-// §5.1.3, Part E). seal turns the plaintext payload of a new non-empty PDU
-// with header octet hdr into payload+MIC; open reverses it and reports a
-// MIC failure as an error (the connection then ends with 0x3D).
-type linkCipher interface {
-	seal(hdr byte, payload []byte) []byte
-	open(hdr byte, payload []byte) ([]byte, error)
+	// enc is LL encryption (§5.1.3, Vol 6 Part E; enc.go): the session
+	// keys, whether the PDU path seals what it sends (enc.tx) and opens
+	// what it receives (enc.rx), and the encryption procedure in progress.
+	enc encState
 }
 
 // newConn creates a connection after a CONNECT_IND (Vol 6 Part B §4.5.3):
@@ -94,6 +86,7 @@ func (c *Controller) newConn(role Role, handle uint16, peer peerInfo, p connPara
 		handle:     handle,
 		peer:       peer,
 		aa:         p.AccessAddress,
+		crcInit:    p.CRCInit,
 		interval:   max(p.Interval, pdu.MinConnInterval),
 		latency:    p.Latency,
 		timeout:    max(p.Timeout, pdu.MinConnTimeout),

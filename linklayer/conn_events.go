@@ -131,7 +131,7 @@ func (cn *conn) listen(acceptUntil sim.Time, nextEv uint16) {
 // latency allows it and it has nothing to send or wait for (§4.5.1).
 func (cn *conn) canSkip() bool {
 	return cn.role == RolePeripheral && cn.established && cn.ev.win == nil &&
-		cn.ev.skipped < cn.latency && !cn.arq.busy() && cn.procs.idle()
+		cn.ev.skipped < cn.latency && !cn.arq.busy() && cn.procs.idle() && !cn.enc.busy()
 }
 
 // exchange transmits the next packet; afterTx continues when it has left
@@ -139,7 +139,7 @@ func (cn *conn) canSkip() bool {
 func (cn *conn) exchange() {
 	air := cn.nextAir()
 	md := pdu.DataPDU(air).MD()
-	end := cn.port.Transmit(radio.Packet{Channel: cn.ev.ch, AccessAddress: cn.aa, PDU: air})
+	end := cn.port.Transmit(radio.Packet{Channel: cn.ev.ch, AccessAddress: cn.aa, PDU: air, CRCInit: cn.crcInit})
 	cn.ev.sentMD = md
 	cn.ev.timer.Stop()
 	cn.ev.timer = cn.c.sched.At(end, cn.afterTx)
