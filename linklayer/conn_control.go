@@ -24,11 +24,23 @@ type ctrlHandler struct {
 
 // controlHandler is the table of LL control PDUs this LL understands
 // (Vol 6 Part B §2.4.2, §5.1). Anything else is answered with LL_UNKNOWN_RSP
-// (§5.1.4 note, §2.4.2.8). LL encryption (LL_ENC_REQ .. LL_PAUSE_ENC_RSP,
-// §5.1.3) is not supported yet, so the LE Encryption feature bit is clear
-// and those PDUs are unknown; the next issue adds their rows here.
+// (§5.1.4 note, §2.4.2.8).
 func controlHandler(op pdu.Opcode) (ctrlHandler, bool) {
 	switch op {
+	// Encryption (§5.1.3; enc.go).
+	case pdu.OpEncReq:
+		return ctrlHandler{sentByCentral, (*conn).rxEncReq}, true
+	case pdu.OpEncRsp:
+		return ctrlHandler{sentByPeripheral, (*conn).rxEncRsp}, true
+	case pdu.OpStartEncReq:
+		return ctrlHandler{sentByPeripheral, (*conn).rxStartEncReq}, true
+	case pdu.OpStartEncRsp:
+		return ctrlHandler{sentByEither, (*conn).rxStartEncRsp}, true
+	case pdu.OpPauseEncReq:
+		return ctrlHandler{sentByCentral, (*conn).rxPauseEncReq}, true
+	case pdu.OpPauseEncRsp:
+		return ctrlHandler{sentByEither, (*conn).rxPauseEncRsp}, true
+
 	case pdu.OpConnectionUpdateInd:
 		return ctrlHandler{sentByCentral, (*conn).rxConnUpdateInd}, true
 	case pdu.OpChannelMapInd:

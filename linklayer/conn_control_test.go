@@ -135,7 +135,10 @@ func TestConnMalformedControl(t *testing.T) {
 		wantUnknown int // opcode in the answer; -1 for no answer
 	}{
 		{"unknown opcode", true, []byte{0x7F, 1, 2}, 0x7F},
-		{"LL_ENC_REQ without LE Encryption", true, pdu.BuildEncReq(pdu.EncReq{}), int(pdu.OpEncReq)},
+		{"LL_ENC_REQ from the peripheral", false, pdu.BuildEncReq(pdu.EncReq{}), int(pdu.OpEncReq)},
+		{"LL_ENC_REQ too short", true, pdu.BuildEncReq(pdu.EncReq{})[:20], int(pdu.OpEncReq)},
+		{"LL_START_ENC_REQ from the central", true, pdu.BuildStartEncReq(), int(pdu.OpStartEncReq)},
+		{"LL_PAUSE_ENC_REQ from the peripheral", false, pdu.BuildPauseEncReq(), int(pdu.OpPauseEncReq)},
 		{"LL_PING_REQ without LE Ping", false, pdu.BuildPingReq(), int(pdu.OpPingReq)},
 		{"LL_FEATURE_REQ too short", true, []byte{byte(pdu.OpFeatureReq), 1, 2, 3}, int(pdu.OpFeatureReq)},
 		{"LL_VERSION_IND too long", false, append(pdu.BuildVersionInd(pdu.Version{}), 0), int(pdu.OpVersionInd)},
@@ -148,6 +151,9 @@ func TestConnMalformedControl(t *testing.T) {
 		{"unsolicited LL_FEATURE_RSP", true, pdu.BuildFeatureRsp(0), -1},
 		{"unsolicited LL_LENGTH_RSP", false, pdu.BuildLengthRsp(pdu.LengthParams{}), -1},
 		{"unsolicited LL_REJECT_EXT_IND", false, pdu.BuildRejectExtInd(pdu.OpConnectionParamReq, 0x23), -1},
+		{"unsolicited LL_START_ENC_RSP", true, pdu.BuildStartEncRsp(), -1},
+		{"unsolicited LL_ENC_RSP", false, pdu.BuildEncRsp(pdu.EncRsp{}), -1},
+		{"unsolicited LL_PAUSE_ENC_RSP", false, pdu.BuildPauseEncRsp(), -1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,10 +20,12 @@ type txPDU struct {
 }
 
 // ctrlOut is a queued LL control PDU. build runs when the PDU is first
-// sent, so procedures with an instant pick it then.
+// sent, so procedures with an instant pick it then, and the encryption
+// procedures switch encryption at it (it runs before the PDU is sealed).
 type ctrlOut struct {
 	build func() []byte
 	onAck func()
+	enc   bool // an encryption procedure PDU: sent while enc.txPaused holds the rest back
 }
 
 // hostPacket is one ACL data packet from the host, held (and counted
@@ -77,11 +79,38 @@ func (cn *conn) sendCtrlLazy(build func() []byte, onAck func()) {
 	cn.arq.ctrlQ = append(cn.arq.ctrlQ, ctrlOut{build: build, onAck: onAck})
 }
 
-// moreData is the MD bit (§4.5.6): something else is queued after the PDU
-// being sent.
+// moreData is the MD bit (§4.5.6): something else that may be sent now is
+// queued after the PDU being sent.
 func (cn *conn) moreData() bool {
+	return cn.nextCtrl() >= 0 || cn.dataAllowed()
+}
+
+// nextCtrl returns the index in ctrlQ of the control PDU to send next, or
+// -1. While an encryption procedure holds the link (§5.1.3.1), only its own
+// PDUs go; the others wait in order. LL_TERMINATE_IND always goes (a
+// terminating link's queue holds nothing else).
+func (cn *conn) nextCtrl() int {
 	a := &cn.arq
-	return len(a.ctrlQ) > 0 || (a.dataPending() && !a.terminating && !a.termRx)
+	if len(a.ctrlQ) == 0 {
+		return -1
+	}
+	if !cn.enc.txPaused || a.terminating {
+		return 0
+	}
+	for i, q := range a.ctrlQ {
+		if q.enc {
+			return i
+		}
+	}
+	return -1
+}
+
+// dataAllowed reports whether a fragment of host data may be sent now: not
+// while terminating, nor during an encryption procedure (§5.1.3.1: the
+// host's packets stay queued until it ends).
+func (cn *conn) dataAllowed() bool {
+	a := &cn.arq
+	return a.dataPending() && !a.terminating && !a.termRx && !cn.enc.txPaused
 }
 
 // nextAir returns the packet to transmit now: the PDU in flight again if it
@@ -102,19 +131,29 @@ func (cn *conn) nextAir() []byte {
 	return air
 }
 
+// pickPDU takes the next PDU to send: a control PDU, else a fragment of
+// host data, else an empty PDU. A new non-empty PDU is sealed here, once,
+// when encryption is on: retransmissions resend the same octets and the
+// packet counter advances once per new PDU (Vol 6 Part E §2.1). Empty PDUs
+// are never encrypted.
 func (cn *conn) pickPDU() *txPDU {
 	a := &cn.arq
 	var p *txPDU
-	switch {
-	case len(a.ctrlQ) > 0:
-		q := a.ctrlQ[0]
-		a.ctrlQ = a.ctrlQ[1:]
+	switch i := cn.nextCtrl(); {
+	case i >= 0:
+		q := a.ctrlQ[i]
+		if i == 0 {
+			a.ctrlQ = a.ctrlQ[1:]
+		} else { // an encryption PDU overtakes the ones held back
+			a.ctrlQ = append(a.ctrlQ[:i:i], a.ctrlQ[i+1:]...)
+		}
 		payload := q.build()
 		p = &txPDU{llid: pdu.LLIDControl, payload: payload, ctrl: pdu.Opcode(payload[0]), onAck: q.onAck}
-		cn.log.Debug("LL control PDU sent", zap.Stringer("op", p.ctrl), zap.Binary("pdu", payload))
-	case a.dataPending() && !a.terminating && !a.termRx:
+		cn.log.Debug("LL control PDU sent", zap.Stringer("op", p.ctrl), zap.Binary("pdu", payload),
+			zap.Bool("encrypted", cn.enc.tx))
+	case cn.dataAllowed():
 		hp := a.acl[a.aclNext]
-		n := min(cn.dl.fragSize(cn.cipher != nil), len(hp.data)-hp.off)
+		n := min(cn.dl.fragSize(cn.enc.tx), len(hp.data)-hp.off)
 		p = &txPDU{llid: pdu.LLIDContinuation, payload: hp.data[hp.off : hp.off+n]}
 		if hp.start && hp.off == 0 {
 			p.llid = pdu.LLIDStart
@@ -127,8 +166,16 @@ func (cn *conn) pickPDU() *txPDU {
 	default:
 		return &txPDU{llid: pdu.LLIDContinuation}
 	}
-	if cn.cipher != nil {
-		p.payload = cn.cipher.seal(byte(p.llid), p.payload)
+	if cn.enc.tx && len(p.payload) > 0 {
+		sealed, err := cn.seal(p.llid, p.payload)
+		if err != nil {
+			// The 39-bit packet counter is used up (2^39 PDUs: never in
+			// practice). Nothing more can be sent securely.
+			cn.log.Error("cannot encrypt", zap.Error(err))
+			cn.c.sched.After(0, func() { cn.micFailure("packet counter exhausted") })
+			return &txPDU{llid: pdu.LLIDContinuation}
+		}
+		p.payload = sealed
 	}
 	return p
 }
@@ -149,11 +196,15 @@ func (cn *conn) acked() {
 	}
 }
 
-// rxPDU is the receive path of a data channel PDU (§4.5.9): acknowledgement
-// of our PDU in flight, then acceptance of new data. A duplicate (old SN)
-// is acknowledged again but not delivered twice. It reports false for a
-// packet that cannot be received (malformed framing, too long), which the
-// caller treats like a CRC error. It never panics on any input.
+// rxPDU is the receive path of a data channel PDU (§4.5.9): decryption of
+// a new non-empty PDU when encryption is on, acknowledgement of our PDU in
+// flight, then acceptance of new data. A duplicate (old SN) is acknowledged
+// again but not delivered twice, and not decrypted again (the counter
+// advances once per new PDU). A MIC failure ends the connection before
+// anything in the packet is acted on, acknowledgement included (enc.go). It
+// reports false for a packet that cannot be received (malformed framing,
+// too long), which the caller treats like a CRC error. It never panics on
+// any input.
 func (cn *conn) rxPDU(b []byte) (pdu.DataHeader, bool) {
 	p, err := pdu.ParseData(b)
 	if err != nil {
@@ -163,7 +214,7 @@ func (cn *conn) rxPDU(b []byte) (pdu.DataHeader, bool) {
 	h := p.Header()
 	payload := p.Payload()
 	limit := connMaxOctets
-	if cn.cipher != nil {
+	if cn.enc.rx {
 		limit += pdu.MICLen
 	}
 	if len(payload) > limit {
@@ -171,22 +222,22 @@ func (cn *conn) rxPDU(b []byte) (pdu.DataHeader, bool) {
 		return h, false
 	}
 	a := &cn.arq
+	isNew := h.SN == a.nesn
+	if isNew && cn.enc.rx && len(payload) > 0 {
+		payload, err = cn.open(b[0], payload)
+		if err != nil {
+			cn.micFailure(err.Error())
+			return h, true
+		}
+	}
 	if h.NESN != a.sn && a.inflight != nil {
 		cn.acked()
 		if cn.closed {
 			return h, true
 		}
 	}
-	if h.SN != a.nesn {
+	if !isNew {
 		return h, true // duplicate
-	}
-	if cn.cipher != nil && len(payload) > 0 {
-		payload, err = cn.cipher.open(b[0], payload)
-		if err != nil {
-			cn.log.Info("MIC failure", zap.Error(err))
-			cn.end(hci.StatusMICFailure)
-			return h, true
-		}
 	}
 	a.nesn = !a.nesn
 	cn.deliver(h.LLID, payload)
@@ -199,6 +250,10 @@ func (cn *conn) rxPDU(b []byte) (pdu.DataHeader, bool) {
 func (cn *conn) deliver(llid pdu.LLID, payload []byte) {
 	if cn.arq.termRx {
 		return // nothing after LL_TERMINATE_IND
+	}
+	if cn.enc.busy() && cn.encUnexpected(llid, payload) {
+		cn.micFailure("unexpected PDU during the encryption procedure")
+		return
 	}
 	switch llid {
 	case pdu.LLIDControl:

@@ -6,11 +6,12 @@ import (
 	"blesim/vhci/hci"
 )
 
-// connHandlers are the HCI commands about connections (Vol 4 Part E §7).
-// LE Ping (Read/Write Authenticated Payload Timeout) is not implemented, so
-// those commands have no handler and their supported-command bits are clear.
+// connHandlers are the HCI commands about connections (Vol 4 Part E §7),
+// encryption included (enc_hci.go). LE Ping (Read/Write Authenticated
+// Payload Timeout) is not implemented, so those commands have no handler and
+// their supported-command bits are clear.
 func connHandlers() []handler {
-	return []handler{
+	return append([]handler{
 		{op: hci.OpDisconnect, plen: 3, async: (*Controller).cmdDisconnect},
 		{op: hci.OpReadRemoteVersionInfo, plen: 2, async: (*Controller).cmdReadRemoteVersion},
 		{op: hci.OpReadTransmitPowerLevel, plen: 3, sync: (*Controller).cmdReadTxPower},
@@ -32,7 +33,7 @@ func connHandlers() []handler {
 			w.U8(0).U16(connMaxOctets).U16(connMaxTime).U16(connMaxOctets).U16(connMaxTime)
 			return w.B
 		}},
-	}
+	}, encHandlers()...)
 }
 
 // liveConn returns the open connection with handle h.

@@ -20,6 +20,7 @@ const (
 	procConnParam                      // Connection Parameters Request (§5.1.7)
 	procConnUpdate                     // Connection Update, central (§5.1.1)
 	procChannelMap                     // Channel Map Update, central (§5.1.2)
+	procEncrypt                        // Encryption Start / Pause, central (§5.1.3; enc.go)
 )
 
 // usesInstant reports whether the procedure ends with an instant. A central
@@ -33,6 +34,7 @@ type llProc struct {
 	kind procKind
 	host bool       // started by an HCI command: its completion is reported
 	upd  hostUpdate // procConnParam, procConnUpdate
+	key  *encKey    // procEncrypt: LE Enable Encryption's Rand, EDIV and LTK
 }
 
 // hostUpdate is what LE Connection Update asks for (Vol 4 Part E §7.8.18).
@@ -104,10 +106,11 @@ func (cn *conn) queueProc(p *llProc) {
 
 // runProcs starts queued procedures while none is waiting for the peer. A
 // central does not start a procedure with an instant while another one's
-// instant is pending.
+// instant is pending; neither side starts one during an encryption
+// procedure (§5.1.3.1: only that procedure's PDUs are sent).
 func (cn *conn) runProcs() {
 	ps := &cn.procs
-	for !cn.closed && !cn.arq.terminating && ps.cur == nil && len(ps.queue) > 0 {
+	for !cn.closed && !cn.arq.terminating && ps.cur == nil && len(ps.queue) > 0 && !cn.enc.busy() {
 		p := ps.queue[0]
 		if cn.role == RoleCentral && p.kind.usesInstant() && (ps.upd != nil || ps.chmUpd != nil) {
 			return
@@ -146,6 +149,8 @@ func (cn *conn) startProc(p *llProc) {
 		cn.startConnUpdate(p)
 	case procChannelMap:
 		cn.startChannelMap()
+	case procEncrypt:
+		cn.startEncrypt(p)
 	}
 }
 
@@ -296,6 +301,11 @@ func (cn *conn) requestOpcode(k procKind) pdu.Opcode {
 		return pdu.OpLengthReq
 	case procConnParam:
 		return pdu.OpConnectionParamReq
+	case procEncrypt:
+		if cn.enc.phase == encCenPauseRsp {
+			return pdu.OpPauseEncReq
+		}
+		return pdu.OpEncReq
 	}
 	return 0xFF
 }
@@ -331,6 +341,8 @@ func (cn *conn) procFailed(st hci.Status) {
 			cn.connUpdateDone(st)
 		}
 		cn.procFinish()
+	case procEncrypt:
+		cn.encFailed(p, st)
 	default:
 		cn.procFinish()
 	}

@@ -21,7 +21,7 @@ func TestHCIDispatchUnknownCommand(t *testing.T) {
 	for _, op := range []hci.Opcode{
 		0x0000, // NOP
 		hci.OpReadLocalName, hci.OpWriteLEHostSupport, hci.OpReadLocalExtendedFeatures,
-		hci.OpLEEnableEncryption, hci.OpLELongTermKeyRequestReply, // not implemented yet
+		hci.OpReadEncryptionKeySize, // BR/EDR only in the kernel (enc_hci.go)
 		hci.OpLESetExtendedAdvertisingParams, hci.OpLESetExtendedScanParameters, hci.OpLESetPHY,
 		hci.OpReadAuthPayloadTimeout,
 		hci.MakeOpcode(0x3F, 0x001), // vendor
