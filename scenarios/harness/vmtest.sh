@@ -30,6 +30,7 @@ for t in "$here"/tests/*.sh; do
 			--file "$bin:/usr/bin/blesim" \
 			--file "$(dirname "$bin")/btexpect:/usr/bin/btexpect" \
 			--file "$top/examples/world.yaml:world.yaml" \
+			--file "$here/tests:tests" \
 			--script "$t" 2>&1 | tee "$out/$name.log" | grep --line-buffered -E '^(PASS|FAIL|==|vm-run.sh|mkinitramfs.sh)' || true
 		rc=${PIPESTATUS[0]}
 		# Debian's 6.1 kernel has a race in L2CAP/HCI channel teardown

@@ -13,6 +13,7 @@
 //	expect-not REGEXP  fail if the output seen so far (since the last match) matches
 //	sleep DURATION     wait, e.g. 500ms
 //	capture NAME REGEXP  wait for REGEXP with one group and export it as ${NAME} for later lines
+//	shell COMMAND      run COMMAND with /bin/sh (after ${NAME} expansion); fail if it fails
 //
 // The transcript goes to stdout. The exit status is 0 when every line
 // succeeded, 1 when an expect timed out (the line and the recent output are
@@ -114,8 +115,15 @@ func run() int {
 				}
 				vars[name] = string(m[1])
 			}
+		case "shell":
+			c := exec.Command("/bin/sh", "-c", text)
+			b, err := c.CombinedOutput()
+			fmt.Printf("\n[btexpect shell] %s\n%s", text, b)
+			if err != nil {
+				return fail(l, "command failed: "+err.Error(), out)
+			}
 		default:
-			return fail(l, "unknown verb (send, expect, expect-not, sleep, capture)", out)
+			return fail(l, "unknown verb (send, expect, expect-not, sleep, capture, shell)", out)
 		}
 	}
 	return 0

@@ -19,7 +19,7 @@ func TestDrivesAnInteractiveShell(t *testing.T) {
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, string(out))
 	script := filepath.Join(dir, "s")
-	require.NoError(t, os.WriteFile(script, []byte("send echo hel''lo $((6*7))\nexpect hello 42\nsend read x; echo got-$x\nsend 123456\ncapture N got-([0-9]+)\nsend echo again ${N}\nexpect again 123456\n"), 0o644))
+	require.NoError(t, os.WriteFile(script, []byte("send echo hel''lo $((6*7))\nexpect hello 42\nsend read x; echo got-$x\nsend 123456\ncapture N got-([0-9]+)\nsend echo again ${N}\nexpect again 123456\nshell test ${N} = 123456\n"), 0o644))
 	out, err = exec.Command(bin, "-timeout", "5s", script, "--", "sh").CombinedOutput()
 	require.NoError(t, err, string(out))
 	require.NoError(t, os.WriteFile(script, []byte("send echo nope\nexpect never-printed\n"), 0o644))
