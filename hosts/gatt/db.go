@@ -49,11 +49,16 @@ const (
 	PermWriteEncrypt Perm = 1 << 3 // writing needs an encrypted link
 	PermReadAuthen   Perm = 1 << 4 // reading needs an authenticated (MITM) key
 	PermWriteAuthen  Perm = 1 << 5
+	PermReadAuthz    Perm = 1 << 6 // reading needs authorization (Server.Authorize)
+	PermWriteAuthz   Perm = 1 << 7
 	// PermNone marks an attribute with no read or write access (a zero
 	// Perm means "derive from Props").
 	PermNone        Perm = 1 << 15
 	PermReadWrite        = PermRead | PermWrite
 	PermEncryptedRW      = PermReadWrite | PermReadEncrypt | PermWriteEncrypt
+	// permReadSec and permWriteSec are the security bits of each access.
+	permReadSec  = PermReadEncrypt | PermReadAuthen | PermReadAuthz
+	permWriteSec = PermWriteEncrypt | PermWriteAuthen | PermWriteAuthz
 )
 
 // Service is a service definition. Handles are assigned by NewDB.
@@ -77,6 +82,10 @@ type Characteristic struct {
 	Value []byte
 	// MaxLen limits written values (0 = 512, §3.2.9).
 	MaxLen int
+	// MinKeySize is the encryption key size (7..16 octets) the security
+	// bits of Perm need; 0 accepts any. A shorter key gets Insufficient
+	// Encryption Key Size (Vol 3 Part F §4).
+	MinKeySize int
 	// OnRead, when set, makes the value dynamic.
 	OnRead func(c *ServerConn) []byte
 	// OnWrite, when set, is called with every accepted write; a non-nil
@@ -111,6 +120,7 @@ type attribute struct {
 	char     *Characteristic
 	desc     *Descriptor
 	cccdOf   *Characteristic // CCCD of this characteristic
+	minKey   int             // minimum encryption key size, 0 = any
 }
 
 // DB is an attribute database. It is immutable once built, except for
@@ -149,12 +159,17 @@ func NewDB(services ...*Service) (*DB, error) {
 			}
 			decl := &attribute{typ: TypeCharacteristic, perm: PermRead}
 			c.DeclHandle = add(decl)
-			c.ValueHandle = add(&attribute{typ: c.UUID, perm: c.Perm, char: c})
+			c.ValueHandle = add(&attribute{typ: c.UUID, perm: c.Perm, char: c, minKey: c.MinKeySize})
 			decl.value = binary.LittleEndian.AppendUint16([]byte{byte(c.Props)}, c.ValueHandle)
 			decl.value = append(decl.value, c.UUID.Bytes()...)
 			c.CCCDHandle = 0
 			if c.Props&(PropNotify|PropIndicate) != 0 {
-				c.CCCDHandle = add(&attribute{typ: TypeCCCD, perm: PermReadWrite, cccdOf: c})
+				// The CCCD is readable by anyone; writing it (subscribing)
+				// needs the security the value needs (Vol 3 Part G §3.3.3.3
+				// leaves it to the profile).
+				sec := c.Perm & (permReadSec | permWriteSec)
+				wsec := (sec&permReadSec)<<1 | sec&permWriteSec
+				c.CCCDHandle = add(&attribute{typ: TypeCCCD, perm: PermReadWrite | wsec, cccdOf: c, minKey: c.MinKeySize})
 			}
 			for _, d := range c.Descriptors {
 				d.Handle = add(&attribute{typ: d.UUID, perm: d.Perm, desc: d})

@@ -113,7 +113,7 @@ func TestServerRaw(t *testing.T) {
 		{"GATT/SR/GAR/BV-01-C read characteristic value", []byte{0x0A, 12, 0}, []byte{0x0B, 'h', 'e', 'l', 'l', 'o'}},
 		{"GATT/SR/GAR/BI-01-C read not permitted", []byte{0x0A, 17, 0}, []byte{0x01, 0x0A, 17, 0, 0x02}},
 		{"GATT/SR/GAR/BI-02-C read invalid handle", []byte{0x0A, 0x99, 0}, []byte{0x01, 0x0A, 0x99, 0, 0x01}},
-		{"GATT/SR/GAR/BI-04-C read insufficient encryption", []byte{0x0A, 19, 0}, []byte{0x01, 0x0A, 19, 0, 0x0F}},
+		{"GATT/SR/GAR/BI-04-C read needs encryption, no key: insufficient authentication", []byte{0x0A, 19, 0}, []byte{0x01, 0x0A, 19, 0, 0x05}},
 		{"GATT/SR/GAR/BV-04-C read long", []byte{0x0C, 15, 0, 22, 0}, append([]byte{0x0D}, seq(22, 44)...)},
 		{"GATT/SR/GAR/BI-13-C read blob invalid offset", []byte{0x0C, 15, 0, 101, 0}, []byte{0x01, 0x0C, 15, 0, 0x07}},
 		{"GATT/SR/GAR/BI-xx read blob not long", []byte{0x0C, 12, 0, 1, 0}, []byte{0x01, 0x0C, 12, 0, 0x0B}},
@@ -243,6 +243,11 @@ func TestGATT_CL_GAR(t *testing.T) {
 	r.Run(sim.Second)
 	assert.Equal(t, []byte("hello"), short)
 	assert.Equal(t, seq(0, 100), long)
+	assert.ErrorIs(t, encErr, att.ErrInsufficientAuthn, "no key shared: pair first")
+	// With a bond the client is told to encrypt.
+	r.PConn.HasLTK = true
+	r.client.Read(r.chars["A004"].ValueHandle, func(_ []byte, err error) { encErr = err })
+	r.Run(sim.Second)
 	assert.ErrorIs(t, encErr, att.ErrInsufficientEncryption)
 	// Once the link is encrypted the same read works.
 	r.PConn.Encrypted = true

@@ -27,7 +27,11 @@ type Server struct {
 	log   *zap.Logger
 	DB    *DB
 	RxMTU int // offered in Exchange MTU Response
-	conns []*ServerConn
+	// Authorize decides on accesses to attributes with PermReadAuthz or
+	// PermWriteAuthz (Vol 3 Part F §4, Insufficient Authorization). nil
+	// authorizes nobody.
+	Authorize func(c *ServerConn, handle uint16, write bool) bool
+	conns     []*ServerConn
 }
 
 // NewServer returns a server for db.
@@ -87,6 +91,12 @@ func (s *Server) Update(c *Characteristic, value []byte) {
 	c.Value = append([]byte(nil), value...)
 	for _, sc := range s.conns {
 		cfg := sc.cccd[c.CCCDHandle]
+		if cfg != 0 && c.Perm&permReadSec != 0 && sc.checkSecurity(sc.srv.DB.at(c.ValueHandle),
+			c.Perm&PermReadEncrypt != 0, c.Perm&PermReadAuthen != 0, c.Perm&PermReadAuthz != 0, false) != nil {
+			// The link lost the security the value needs (Vol 3 Part C
+			// §10.3.1.1): no notifications until it is back.
+			continue
+		}
 		if cfg&1 != 0 && c.Props&PropNotify != 0 {
 			sc.Notify(c, value)
 		}
@@ -122,35 +132,6 @@ func (sc *ServerConn) Indicate(c *Characteristic, value []byte, cb func(error)) 
 		return
 	}
 	sc.Bearer.Indicate(c.ValueHandle, value, cb)
-}
-
-func (sc *ServerConn) encrypted() bool     { return sc.Link != nil && sc.Link.Encrypted }
-func (sc *ServerConn) authenticated() bool { return sc.Link != nil && sc.Link.Authenticated }
-
-// checkRead returns the ATT error for reading a, or nil.
-func (sc *ServerConn) checkRead(a *attribute) error {
-	switch {
-	case a.perm&PermRead == 0:
-		return att.ErrReadNotPermitted
-	case a.perm&PermReadAuthen != 0 && !sc.authenticated():
-		return att.ErrInsufficientAuthn
-	case a.perm&PermReadEncrypt != 0 && !sc.encrypted():
-		return att.ErrInsufficientEncryption
-	}
-	return nil
-}
-
-// checkWrite returns the ATT error for writing a, or nil.
-func (sc *ServerConn) checkWrite(a *attribute) error {
-	switch {
-	case a.perm&PermWrite == 0:
-		return att.ErrWriteNotPermitted
-	case a.perm&PermWriteAuthen != 0 && !sc.authenticated():
-		return att.ErrInsufficientAuthn
-	case a.perm&PermWriteEncrypt != 0 && !sc.encrypted():
-		return att.ErrInsufficientEncryption
-	}
-	return nil
 }
 
 // value returns a's current value for this connection (without checks).

@@ -6,9 +6,10 @@
 // A Mux follows the connections of one hcihost.Host and routes their
 // reassembled PDUs to a Conn per connection. The LE signalling channel
 // implements Connection Parameter Update Request/Response (§4.20, §4.21)
-// and Command Reject (§4.1); the SMP channel has a placeholder that refuses
-// pairing (Vol 3 Part H §3.5.5) until a real SMP is plugged in with
-// Conn.SetHandler.
+// and Command Reject (§4.1). The SMP channel belongs to the Security
+// Manager (hosts/smp), which installs itself on every connection through
+// Mux.AddConnectHook and Conn.SetHandler; a host without one keeps the
+// placeholder that refuses pairing (Vol 3 Part H §3.5.5).
 package l2cap
 
 import (
@@ -57,6 +58,7 @@ type Mux struct {
 	log   *zap.Logger
 	host  *hcihost.Host
 	conns map[uint16]*Conn
+	hooks []func(c *Conn)
 
 	// OnConnect is called for every new connection, before any of its
 	// data is delivered. Install channel handlers here.
@@ -73,6 +75,11 @@ func NewMux(log *zap.Logger, host *hcihost.Host) *Mux {
 	host.OnACL(m.data)
 	return m
 }
+
+// AddConnectHook registers fn to run for every new connection before
+// OnConnect and before any of its data is delivered (the Security Manager
+// installs its channel handler here).
+func (m *Mux) AddConnectHook(fn func(c *Conn)) { m.hooks = append(m.hooks, fn) }
 
 // Host returns the HCI host the Mux runs on.
 func (m *Mux) Host() *hcihost.Host { return m.host }
@@ -95,6 +102,9 @@ func (m *Mux) event(ev hcihost.Event) {
 		}
 		c := newConn(m, e)
 		m.conns[e.Handle] = c
+		for _, fn := range m.hooks {
+			fn(c)
+		}
 		if m.OnConnect != nil {
 			m.OnConnect(c)
 		}
@@ -118,6 +128,9 @@ func (m *Mux) event(ev hcihost.Event) {
 	case hcihost.EncryptionChange:
 		if c := m.conns[e.Handle]; c != nil && e.Status == hci.StatusSuccess {
 			c.Encrypted = e.Enabled != 0
+			if !c.Encrypted {
+				c.Authenticated, c.KeySize = false, 0
+			}
 		}
 	}
 }
@@ -142,16 +155,21 @@ type Conn struct {
 	Interval     uint16 // current connection interval (1.25 ms)
 	Latency      uint16
 	Timeout      uint16 // supervision timeout (10 ms)
-	Encrypted    bool   // from Encryption Change
+	// Link security. Encrypted follows Encryption Change; the Security
+	// Manager sets Authenticated (the key is MITM-protected), KeySize
+	// (the negotiated encryption key size, 7..16) and HasLTK (a bond with
+	// this peer holds a key, so an unencrypted link can be encrypted
+	// without pairing: Vol 3 Part C §10.3.1).
+	Encrypted     bool
+	Authenticated bool
+	KeySize       int
+	HasLTK        bool
 
 	// OnParamUpdateRequest lets a central decide on a peripheral's
 	// Connection Parameter Update Request. nil accepts any valid request.
 	OnParamUpdateRequest func(p ConnParams) bool
 	// OnParamsUpdated is called after LE Connection Update Complete.
 	OnParamsUpdated func()
-	// Authenticated is set by a (future) SMP when the link is encrypted
-	// with an authenticated (MITM-protected) key.
-	Authenticated bool
 
 	onClose  []func(reason hci.Status)
 	handlers map[uint16]func(payload []byte)
@@ -191,6 +209,9 @@ func (c *Conn) SetHandler(cid uint16, fn func(payload []byte)) {
 	}
 	c.handlers[cid] = fn
 }
+
+// Handler returns the receiver installed on the fixed channel cid, or nil.
+func (c *Conn) Handler(cid uint16) func(payload []byte) { return c.handlers[cid] }
 
 // Send sends payload as one basic L2CAP frame on cid.
 func (c *Conn) Send(cid uint16, payload []byte) error {

@@ -187,3 +187,36 @@ func FuzzSignaling(f *testing.F) {
 		p.Run(10 * sim.Millisecond)
 	})
 }
+
+// A connect hook (the Security Manager's) runs before OnConnect and can
+// take the SMP channel over from the placeholder; Encryption Change
+// updates the link's security and a disabled link loses it.
+func TestConnectHookAndSecurity(t *testing.T) {
+	p := testrig.New(t, zap.NewNop(), fakectl.Options{})
+	var order []string
+	var smp [][]byte
+	p.PMux.AddConnectHook(func(c *l2cap.Conn) {
+		order = append(order, "hook")
+		require.NotNil(t, c.Handler(l2cap.CIDSMP), "the placeholder is there")
+		c.SetHandler(l2cap.CIDSMP, func(b []byte) { smp = append(smp, b) })
+	})
+	prev := p.PMux.OnConnect
+	p.PMux.OnConnect = func(c *l2cap.Conn) { order = append(order, "OnConnect"); prev(c) }
+	p.Connect(t)
+	assert.Equal(t, []string{"hook", "OnConnect"}, order)
+	require.NoError(t, p.CConn.Send(l2cap.CIDSMP, []byte{0x01, 0x03, 0x00, 0x01, 0x10, 0x07, 0x07}))
+	p.Run(sim.Second)
+	assert.Len(t, smp, 1, "the hook's handler got the Pairing Request")
+	assert.Nil(t, p.PConn.Handler(0x0040))
+
+	p.PConn.Authenticated, p.PConn.KeySize = true, 16
+	p.PCtl.Inject(append([]byte{byte(hci.EventPacket)}, hci.NewEvent(hci.EvtEncryptionChange, []byte{0, byte(p.PConn.Handle), byte(p.PConn.Handle >> 8), 1})...))
+	p.Run(sim.Millisecond)
+	assert.True(t, p.PConn.Encrypted)
+	assert.True(t, p.PConn.Authenticated)
+	p.PCtl.Inject(append([]byte{byte(hci.EventPacket)}, hci.NewEvent(hci.EvtEncryptionChange, []byte{0, byte(p.PConn.Handle), byte(p.PConn.Handle >> 8), 0})...))
+	p.Run(sim.Millisecond)
+	assert.False(t, p.PConn.Encrypted)
+	assert.False(t, p.PConn.Authenticated)
+	assert.Zero(t, p.PConn.KeySize)
+}

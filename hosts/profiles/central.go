@@ -11,6 +11,7 @@ import (
 	"blesim/hosts/gatt"
 	"blesim/hosts/hcihost"
 	"blesim/hosts/l2cap"
+	"blesim/hosts/smp"
 	"blesim/linklayer/sim"
 	"blesim/vhci/hci"
 )
@@ -44,6 +45,32 @@ type CentralConfig struct {
 	// Hold is how long to stay connected after the procedures before
 	// disconnecting; 0 stays connected.
 	Hold time.Duration `yaml:"hold"`
+	// Security is the central's pairing behaviour.
+	Security CentralSecurity `yaml:"security"`
+}
+
+// CentralSecurity is the central's pairing and bonding behaviour. By
+// default it does what BlueZ does: on reconnecting to a bonded peripheral
+// it encrypts with the stored LTK, it answers a Security Request by
+// encrypting or pairing, and a read or subscription that fails with
+// Insufficient Authentication or Insufficient Encryption makes it pair (or
+// encrypt) and try once more.
+type CentralSecurity struct {
+	SecurityConfig `yaml:",inline"`
+	// PairOnConnect secures the link as soon as the connection is up,
+	// before the GATT procedures: it pairs, or encrypts with the bond
+	// when there is one.
+	PairOnConnect bool `yaml:"pair_on_connect"`
+	// Pair overrides the SecurityConfig for pairings the central starts,
+	// like MicroPython aioble's connection.pair(bond=True,
+	// le_secure=True, mitm=False, io=3).
+	Pair *smp.PairOptions `yaml:"-"`
+	// ManualSecurity turns the automatic encryption and pairing off.
+	ManualSecurity bool `yaml:"manual_security"`
+	// RepairOnKeyMissing deletes the bond and pairs again when the
+	// peripheral has lost its key (Encryption Change 0x06); by default
+	// the central disconnects with Authentication Failure, as BlueZ does.
+	RepairOnKeyMissing bool `yaml:"repair_on_key_missing"`
 }
 
 type centralState int
@@ -72,6 +99,9 @@ type Central struct {
 	Client *gatt.Client
 	// Conn is the current connection (nil when not connected).
 	Conn *l2cap.Conn
+	// SMP is the Security Manager (pairing, bonds, findings).
+	SMP *smp.Manager
+	userInput
 
 	// OnEvent receives every step (see events.go).
 	OnEvent func(Event)
@@ -109,11 +139,49 @@ func NewCentral(log *zap.Logger, sched *sim.Scheduler, send func(h4 []byte), cfg
 	c.Host = hcihost.New(log.Named("hci"), sched, send)
 	c.Mux = l2cap.NewMux(log.Named("l2cap"), c.Host)
 	c.Server = gatt.NewServer(log.Named("gatt"), db)
+	km := smp.DisconnectOnKeyMissing
+	if cfg.Security.RepairOnKeyMissing {
+		km = smp.RepairOnKeyMissing
+	}
+	c.SMP, err = newSMP(log.Named("smp"), c.Host, c.Mux, cfg.Security.SecurityConfig, staticIdentity(cfg.AddressType, cfg.Address), c.ownAddress, c.emit, km)
+	if err != nil {
+		return nil, fmt.Errorf("central %q: %w", cfg.Name, err)
+	}
+	c.userInput = userInput{c.SMP}
 	c.Host.OnEvent(c.hciEvent)
 	c.Mux.OnConnect = c.connected
 	c.Mux.OnDisconnect = c.disconnected
 	return c, nil
 }
+
+func (c *Central) ownAddress() smp.Address {
+	if c.cfg.AddressType == hci.AddrRandom {
+		return smp.Address{Type: hci.AddrRandom, Addr: c.cfg.Address}
+	}
+	return smp.Address{Type: hci.AddrPublic, Addr: c.Host.Info.Addr}
+}
+
+// Pair pairs on the current connection; opts (nil: the configuration's
+// Pair, else its SecurityConfig) are aioble's pair(bond, le_secure, mitm,
+// io).
+func (c *Central) Pair(opts *smp.PairOptions) error {
+	if c.Conn == nil {
+		return ErrNotConnected
+	}
+	if opts == nil {
+		opts = c.cfg.Security.Pair
+	}
+	return c.SMP.Pair(c.Conn.Handle, opts)
+}
+
+// DeleteBond deletes the bond with a peer.
+func (c *Central) DeleteBond(a smp.Address) error { return c.SMP.Forget(a) }
+
+// ForgetKeys deletes every bond and returns how many there were.
+func (c *Central) ForgetKeys() (int, error) { return c.SMP.ForgetAll() }
+
+// ErrNotConnected is returned by Central.Pair without a connection.
+var ErrNotConnected = errors.New("central: not connected")
 
 // Receive takes one H4 packet from the controller.
 func (c *Central) Receive(h4 []byte) { c.Host.Receive(h4) }
@@ -207,7 +275,12 @@ func (c *Central) advReport(r hcihost.AdvertisingReport) {
 	old, seen := c.seen[r.Addr]
 	if !seen || (hasName && old == "" && name != "") {
 		c.seen[r.Addr] = name
-		c.emit(Discovered{Name: name, AddrType: r.AddrType, Addr: r.Addr, RSSI: r.RSSI})
+		d := Discovered{Name: name, AddrType: r.AddrType, Addr: r.Addr, RSSI: r.RSSI}
+		d.Identity, d.Resolved = c.SMP.Resolve(smp.Address{Type: r.AddrType, Addr: r.Addr})
+		if !d.Resolved {
+			d.Identity = smp.Address{}
+		}
+		c.emit(d)
 	}
 	if c.cfg.Target == "" || !hasName || name != c.cfg.Target || !c.connectable[r.Addr] {
 		return
@@ -262,7 +335,49 @@ func (c *Central) connected(conn *l2cap.Conn) {
 	c.Client = gatt.NewClient(conn.Logger().Named("gatt"), b)
 	c.log.Info("connected", zap.Uint16("handle", conn.Handle), zap.Stringer("peer", conn.PeerAddr))
 	c.emit(Connected{Handle: conn.Handle, Role: conn.Role, PeerAddrType: conn.PeerAddrType, PeerAddr: conn.PeerAddr, Interval: conn.Interval})
-	c.procedures(conn, c.Client)
+	cl := c.Client
+	run := func(err error) {
+		if err != nil {
+			c.fail("security", err)
+		}
+		if !conn.Closed() {
+			c.procedures(conn, cl)
+		}
+	}
+	sec := c.cfg.Security
+	_, bonded := c.SMP.Bond(conn.Handle)
+	switch {
+	case sec.PairOnConnect && !(bonded && conn.HasLTK):
+		c.SMP.PairThen(conn.Handle, sec.Pair, run)
+	case bonded && conn.HasLTK && (!sec.ManualSecurity || sec.PairOnConnect):
+		// BlueZ encrypts a link to a bonded device with the stored key.
+		c.SMP.Secure(conn.Handle, false, run)
+	default:
+		run(nil)
+	}
+}
+
+// withSecurity runs op; when it fails with Insufficient Authentication
+// or Insufficient Encryption (and security is automatic) the central
+// encrypts or pairs, as BlueZ does, and runs op once more.
+func (c *Central) withSecurity(conn *l2cap.Conn, op func(done func(error)), then func(error)) {
+	op(func(err error) {
+		var code att.ErrorCode
+		if err == nil || c.cfg.Security.ManualSecurity || conn.Closed() || !errors.As(err, &code) ||
+			(code != att.ErrInsufficientAuthn && code != att.ErrInsufficientEncryption) {
+			then(err)
+			return
+		}
+		mitm := code == att.ErrInsufficientAuthn && conn.Encrypted
+		c.log.Info("raising the link's security after an ATT error", zap.Error(err), zap.Bool("mitm", mitm))
+		c.SMP.Secure(conn.Handle, mitm, func(serr error) {
+			if serr != nil || conn.Closed() {
+				then(fmt.Errorf("%w (raising security: %v)", err, serr))
+				return
+			}
+			op(then)
+		})
+	})
 }
 
 // procedures runs MTU exchange, discovery, reads and subscriptions in
@@ -281,18 +396,36 @@ func (c *Central) procedures(conn *l2cap.Conn, cl *gatt.Client) {
 			return
 		}
 		c.emit(ServicesDiscovered{Services: svcs})
+		pending := 1
+		finish := func() {
+			pending--
+			if pending > 0 || conn.Closed() {
+				return
+			}
+			c.emit(ProceduresDone{})
+			if c.cfg.Hold > 0 {
+				c.holdTimer = c.sched.After(simDur(c.cfg.Hold), func() { c.Disconnect() })
+			}
+		}
 		for _, u := range c.cfg.Read {
 			ch := cl.Characteristic(u)
 			if ch == nil {
 				c.fail("read", fmt.Errorf("%w: %s", ErrNotFound, u))
 				continue
 			}
-			cl.Read(ch.ValueHandle, func(v []byte, err error) {
+			pending++
+			c.withSecurity(conn, func(done func(error)) {
+				cl.Read(ch.ValueHandle, func(v []byte, err error) {
+					if err == nil {
+						c.emit(Read{UUID: u, Handle: ch.ValueHandle, Value: v})
+					}
+					done(err)
+				})
+			}, func(err error) {
 				if err != nil {
 					c.fail("read "+u.String(), err)
-					return
 				}
-				c.emit(Read{UUID: u, Handle: ch.ValueHandle, Value: v})
+				finish()
 			})
 		}
 		for _, u := range c.cfg.Subscribe {
@@ -304,27 +437,21 @@ func (c *Central) procedures(conn *l2cap.Conn, cl *gatt.Client) {
 			handler := func(v []byte, ind bool) {
 				c.emit(Notification{UUID: u, Handle: ch.ValueHandle, Value: v, Indication: ind})
 			}
-			cl.Subscribe(ch, handler, func(err error) {
+			pending++
+			c.withSecurity(conn, func(done func(error)) { cl.Subscribe(ch, handler, done) }, func(err error) {
 				if err != nil {
 					c.fail("subscribe "+u.String(), err)
-					return
+				} else {
+					cfg := uint16(1)
+					if ch.Props&gatt.PropNotify == 0 {
+						cfg = 2
+					}
+					c.emit(Subscribed{UUID: u, CCCD: cfg})
 				}
-				cfg := uint16(1)
-				if ch.Props&gatt.PropNotify == 0 {
-					cfg = 2
-				}
-				c.emit(Subscribed{UUID: u, CCCD: cfg})
+				finish()
 			})
 		}
-		cl.Then(func() {
-			if conn.Closed() {
-				return
-			}
-			c.emit(ProceduresDone{})
-			if c.cfg.Hold > 0 {
-				c.holdTimer = c.sched.After(simDur(c.cfg.Hold), func() { c.Disconnect() })
-			}
-		})
+		cl.Then(finish)
 	})
 }
 

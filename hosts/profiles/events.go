@@ -7,6 +7,7 @@ import (
 	"blesim/hosts/att"
 	"blesim/hosts/gatt"
 	"blesim/hosts/hcihost"
+	"blesim/hosts/smp"
 	"blesim/linklayer/sim"
 	"blesim/vhci/hci"
 )
@@ -22,13 +23,21 @@ type Ready struct {
 }
 
 // Discovered: the central saw an advertiser (once per address, and again
-// when its name becomes known).
+// when its name becomes known). When the address is a resolvable private
+// address that a bonded IRK resolves, Resolved is set and Identity is the
+// peer's identity address.
 type Discovered struct {
 	Name     string
 	AddrType hci.AddressType
 	Addr     hci.BDAddr
 	RSSI     int8
+	Resolved bool
+	Identity smp.Address
 }
+
+// AddressChanged: a private peripheral changed its resolvable private
+// address.
+type AddressChanged struct{ Addr hci.BDAddr }
 
 // Connected: a connection is up.
 type Connected struct {
@@ -95,6 +104,7 @@ func (Notification) isEvent()       {}
 func (ProceduresDone) isEvent()     {}
 func (Disconnected) isEvent()       {}
 func (Error) isEvent()              {}
+func (AddressChanged) isEvent()     {}
 
 func (e Error) Error() string { return fmt.Sprintf("%s: %v", e.Step, e.Err) }
 

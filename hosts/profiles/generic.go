@@ -31,6 +31,8 @@ type CharacteristicConfig struct {
 	// NotifyPeriod, when set, increments the value's last byte every
 	// period and sends it to subscribed clients (notify or indicate).
 	NotifyPeriod time.Duration `yaml:"notify_period"`
+	// Security is what reading, writing and subscribing need.
+	Security CharSecurity `yaml:"security"`
 }
 
 // Generic is a peripheral whose services come from its configuration.
@@ -65,7 +67,11 @@ func NewGeneric(log *zap.Logger, sched *sim.Scheduler, send func(h4 []byte), cfg
 			if cc.NotifyPeriod > 0 && cc.Props&(gatt.PropNotify|gatt.PropIndicate) == 0 {
 				return nil, fmt.Errorf("generic %q: characteristic %s has a notify period but neither notify nor indicate", cfg.Name, cc.UUID)
 			}
+			if ks := cc.Security.MinKeySize; ks != 0 && (ks < 7 || ks > 16) {
+				return nil, fmt.Errorf("generic %q: characteristic %s: min key size %d outside 7..16", cfg.Name, cc.UUID, ks)
+			}
 			c := &gatt.Characteristic{UUID: cc.UUID, Props: cc.Props, Value: append([]byte(nil), cc.Value...)}
+			cc.Security.apply(c)
 			s.Characteristics = append(s.Characteristics, c)
 			g.Chars = append(g.Chars, c)
 			if cc.NotifyPeriod > 0 {

@@ -31,6 +31,10 @@ type OximeterConfig struct {
 	// pace the notifications and indications.
 	ContinuousPeriod time.Duration `yaml:"continuous_period"`
 	SpotCheckPeriod  time.Duration `yaml:"spot_check_period"`
+	// MeasurementSecurity is what subscribing to the PLX measurements
+	// (and reading PLX Features) needs, e.g. Encryption: a central then
+	// has to pair or encrypt first.
+	MeasurementSecurity CharSecurity `yaml:"measurement_security"`
 }
 
 // Oximeter is a pulse oximeter peripheral: Pulse Oximeter Service 0x1822
@@ -76,6 +80,9 @@ func NewOximeter(log *zap.Logger, sched *sim.Scheduler, send func(h4 []byte), cf
 	o.Continuous = &gatt.Characteristic{UUID: UUIDPLXContinuous, Props: gatt.PropNotify, Value: EncodePLXContinuous(spo2, pr)}
 	// PLX Features: Supported Features 0x0000 (no optional fields).
 	o.Features = &gatt.Characteristic{UUID: UUIDPLXFeatures, Props: gatt.PropRead, Value: []byte{0x00, 0x00}, MaxLen: 2}
+	for _, c := range []*gatt.Characteristic{o.SpotCheck, o.Continuous, o.Features} {
+		cfg.MeasurementSecurity.apply(c)
+	}
 	plx := &gatt.Service{UUID: UUIDPulseOximeterService, Characteristics: []*gatt.Characteristic{o.SpotCheck, o.Continuous, o.Features}}
 	bas, bl := BatteryService(cfg.BatteryLevel)
 	o.Battery = bl

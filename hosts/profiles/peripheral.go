@@ -10,6 +10,7 @@ import (
 	"blesim/hosts/gatt"
 	"blesim/hosts/hcihost"
 	"blesim/hosts/l2cap"
+	"blesim/hosts/smp"
 	"blesim/linklayer/sim"
 	"blesim/vhci/hci"
 )
@@ -35,6 +36,17 @@ type PeripheralConfig struct {
 	// BatteryLevel (percent) of the Battery Service; 0 leaves it out of
 	// the generic profile and means 100 for the others.
 	BatteryLevel uint8 `yaml:"battery_level"`
+	// Security is the pairing and bonding behaviour.
+	Security SecurityConfig `yaml:"security"`
+	// SecurityRequest sends an SMP Security Request when a central
+	// connects (Vol 3 Part H §2.4.6), as many sensors do.
+	SecurityRequest bool `yaml:"security_request"`
+	// Privacy advertises with a resolvable private address made from the
+	// device's IRK (Vol 6 Part B §1.3.2.2), changed every RPARotation
+	// (default 15 min); the identity address (public, or the static
+	// Address) is distributed when bonding.
+	Privacy     bool          `yaml:"privacy"`
+	RPARotation time.Duration `yaml:"rpa_rotation"`
 }
 
 type cmdStep struct {
@@ -71,15 +83,20 @@ type Peripheral struct {
 	Host   *hcihost.Host
 	Mux    *l2cap.Mux
 	Server *gatt.Server
+	// SMP is the Security Manager (pairing, bonds, findings).
+	SMP *smp.Manager
+	userInput
 
 	// OnEvent, when set, receives Ready, Connected, Subscribed,
 	// Disconnected and Error events.
 	OnEvent func(Event)
 
-	services []att.UUID
-	ready    bool
-	stopped  bool
-	tasks    []task
+	services    []att.UUID
+	ready       bool
+	stopped     bool
+	advertising bool
+	tasks       []task
+	rpa         hci.BDAddr // current resolvable private address (Privacy)
 }
 
 type task struct {
@@ -112,10 +129,40 @@ func NewPeripheral(log *zap.Logger, sched *sim.Scheduler, send func(h4 []byte), 
 			p.hookSubscribe(c)
 		}
 	}
+	p.SMP, err = newSMP(log.Named("smp"), p.Host, p.Mux, cfg.Security, staticIdentity(cfg.AddressType, cfg.Address), p.OwnAddress, p.emit, smp.IgnoreKeyMissing)
+	if err != nil {
+		return nil, fmt.Errorf("peripheral %q: %w", cfg.Name, err)
+	}
+	p.userInput = userInput{p.SMP}
+	// Attributes that need authorization are open to bonded peers on an
+	// encrypted link.
+	p.Server.Authorize = func(sc *gatt.ServerConn, _ uint16, _ bool) bool {
+		return sc.Link != nil && sc.Link.Encrypted && sc.Link.HasLTK
+	}
 	p.Mux.OnConnect = p.connected
 	p.Mux.OnDisconnect = p.disconnected
 	return p, nil
 }
+
+// OwnAddress is the address the peripheral uses on air: its current
+// resolvable private address with Privacy, else its static random or
+// public address.
+func (p *Peripheral) OwnAddress() smp.Address {
+	switch {
+	case p.cfg.Privacy:
+		return smp.Address{Type: hci.AddrRandom, Addr: p.rpa}
+	case p.cfg.AddressType == hci.AddrRandom:
+		return smp.Address{Type: hci.AddrRandom, Addr: p.cfg.Address}
+	}
+	return smp.Address{Type: hci.AddrPublic, Addr: p.Host.Info.Addr}
+}
+
+// ForgetKeys deletes every bond (the "forget-keys" operation) and
+// returns how many there were.
+func (p *Peripheral) ForgetKeys() (int, error) { return p.SMP.ForgetAll() }
+
+// ForgetBond deletes the bond with one peer.
+func (p *Peripheral) ForgetBond(a smp.Address) error { return p.SMP.Forget(a) }
 
 func (p *Peripheral) hookSubscribe(c *gatt.Characteristic) {
 	prev := c.OnSubscribe
@@ -157,7 +204,11 @@ func (p *Peripheral) Start() {
 		}
 		var steps []cmdStep
 		add := func(op hci.Opcode, params []byte) { steps = append(steps, cmdStep{op, params}) }
-		if p.cfg.AddressType == hci.AddrRandom {
+		switch {
+		case p.cfg.Privacy:
+			p.rpa = p.SMP.NewRPA()
+			add(hci.OpLESetRandomAddress, p.rpa[:])
+		case p.cfg.AddressType == hci.AddrRandom:
 			add(hci.OpLESetRandomAddress, p.cfg.Address[:])
 		}
 		add(hci.OpLESetAdvertisingParameters, p.advParams())
@@ -170,15 +221,15 @@ func (p *Peripheral) Start() {
 			}
 			p.enableAdvertising(func() {
 				p.ready = true
-				addr := p.Host.Info.Addr
-				if p.cfg.AddressType == hci.AddrRandom {
-					addr = p.cfg.Address
-				}
-				p.log.Info("advertising", zap.String("name", p.cfg.Name), zap.Stringer("addr", addr), zap.Bool("connectable", p.cfg.Connectable))
+				own := p.OwnAddress()
+				p.log.Info("advertising", zap.String("name", p.cfg.Name), zap.Stringer("addr", own.Addr), zap.Bool("connectable", p.cfg.Connectable))
 				for _, t := range p.tasks {
 					p.startTask(t)
 				}
-				p.emit(Ready{AddrType: p.cfg.AddressType, Addr: addr})
+				if p.cfg.Privacy {
+					p.scheduleRotation()
+				}
+				p.emit(Ready{AddrType: own.Type, Addr: own.Addr})
 			})
 		})
 	})
@@ -192,7 +243,7 @@ func (p *Peripheral) advParams() []byte {
 		typ = 0x03 // ADV_NONCONN_IND
 	}
 	own := uint8(0x00)
-	if p.cfg.AddressType == hci.AddrRandom {
+	if p.cfg.AddressType == hci.AddrRandom || p.cfg.Privacy {
 		own = 0x01
 	}
 	w := &hci.Writer{}
@@ -215,6 +266,7 @@ func (p *Peripheral) enableAdvertising(then func()) {
 			p.fail("advertising enable", err)
 			return
 		}
+		p.advertising = true
 		if then != nil {
 			then()
 		}
@@ -225,6 +277,7 @@ func (p *Peripheral) enableAdvertising(then func()) {
 // peripheral does not advertise again.
 func (p *Peripheral) Stop() {
 	p.stopped = true
+	p.advertising = false
 	p.Host.Command(hci.OpLESetAdvertisingEnable, []byte{0}, nil)
 	for _, sc := range p.Server.Conns() {
 		if sc.Link != nil {
@@ -234,11 +287,53 @@ func (p *Peripheral) Stop() {
 }
 
 func (p *Peripheral) connected(c *l2cap.Conn) {
+	p.advertising = false // legacy advertising stops on a connection
 	b := gatt.NewBearer(c.Logger().Named("att"), c)
 	b.OnTimeout = func() { c.Disconnect(hci.StatusRemoteUserTerminated) }
 	p.Server.Attach(b, c)
 	p.log.Info("connected", zap.Uint16("handle", c.Handle), zap.Stringer("peer", c.PeerAddr), zap.Stringer("role", c.Role))
 	p.emit(Connected{Handle: c.Handle, Role: c.Role, PeerAddrType: c.PeerAddrType, PeerAddr: c.PeerAddr, Interval: c.Interval})
+	if p.cfg.SecurityRequest {
+		if err := p.SMP.SecurityRequest(c.Handle); err != nil {
+			p.log.Warn("Security Request not sent", zap.Error(err))
+		}
+	}
+}
+
+// scheduleRotation changes the resolvable private address every
+// RPARotation: advertising off, LE Set Random Address, advertising on
+// (the address cannot change while legacy advertising is enabled, Vol 4
+// Part E §7.8.4).
+func (p *Peripheral) scheduleRotation() {
+	period := p.cfg.RPARotation
+	if period <= 0 {
+		period = DefaultRPARotation
+	}
+	p.sched.After(simDur(period), func() {
+		if p.stopped {
+			return
+		}
+		next := p.SMP.NewRPA()
+		wasAdv := p.advertising
+		var steps []cmdStep
+		if wasAdv {
+			steps = append(steps, cmdStep{hci.OpLESetAdvertisingEnable, []byte{0}})
+		}
+		steps = append(steps, cmdStep{hci.OpLESetRandomAddress, next[:]})
+		runSteps(p.Host, steps, func(step string, err error) {
+			if err != nil {
+				p.fail(step, err)
+				return
+			}
+			p.rpa = next
+			p.log.Info("resolvable private address changed", zap.Stringer("addr", next))
+			p.emit(AddressChanged{Addr: next})
+			if wasAdv && !p.stopped && p.Mux.Conns() == 0 {
+				p.enableAdvertising(nil)
+			}
+		})
+		p.scheduleRotation()
+	})
 }
 
 func (p *Peripheral) disconnected(c *l2cap.Conn, reason hci.Status) {

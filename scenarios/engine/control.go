@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"blesim/hosts/smp"
 	"blesim/linklayer/radio"
 	"blesim/vhci/hci"
 )
@@ -35,9 +36,17 @@ type ControlResponse struct {
 
 // KeyForgetter is implemented by built-in hosts that keep bonds.
 type KeyForgetter interface {
-	// ForgetKeys drops the bond with peer, or every bond when peer is nil,
-	// and returns how many were dropped.
-	ForgetKeys(peer *hci.BDAddr) (int, error)
+	// ForgetKeys drops every bond and returns how many there were.
+	ForgetKeys() (int, error)
+	// ForgetBond drops the bond with one peer.
+	ForgetBond(a smp.Address) error
+}
+
+// UserInput is implemented by built-in hosts whose user can type a
+// passkey or answer a numeric comparison.
+type UserInput interface {
+	EnterPasskey(passkey uint32) error
+	ConfirmNumber(yes bool) error
 }
 
 // controlCommand runs on the simulation goroutine.
@@ -64,7 +73,6 @@ func controlCommands() map[string]controlCommand {
 				if !ok {
 					return "", fmt.Errorf("%s (%s) keeps no bonds", d.Spec.Name, d.Spec.Profile)
 				}
-				var peer *hci.BDAddr
 				if len(args) > 1 {
 					return "", errors.New("want at most one peer address")
 				}
@@ -73,13 +81,50 @@ func controlCommands() map[string]controlCommand {
 					if err != nil {
 						return "", err
 					}
-					peer = &a
+					errR := kf.ForgetBond(smp.Address{Type: hci.AddrRandom, Addr: a})
+					errP := kf.ForgetBond(smp.Address{Type: hci.AddrPublic, Addr: a})
+					if errR != nil && errP != nil {
+						return "", fmt.Errorf("%s has no bond with %s: %v", d.Spec.Name, a, errR)
+					}
+					return fmt.Sprintf("%s forgot its bond with %s", d.Spec.Name, a), nil
 				}
-				n, err := kf.ForgetKeys(peer)
+				n, err := kf.ForgetKeys()
 				if err != nil {
 					return "", err
 				}
 				return fmt.Sprintf("%s forgot %d bond(s)", d.Spec.Name, n), nil
+			}},
+		"passkey": {"N  type the 6-digit passkey the other device shows, on this device's keyboard",
+			func(w *World, d *Device, args []string) (string, error) {
+				ui, ok := d.Host.(UserInput)
+				if !ok {
+					return "", fmt.Errorf("%s (%s) has no user input", d.Spec.Name, d.Spec.Profile)
+				}
+				if len(args) != 1 {
+					return "", errors.New("want the passkey, 0 to 999999")
+				}
+				n, err := strconv.ParseUint(args[0], 10, 32)
+				if err != nil || n > 999999 {
+					return "", fmt.Errorf("want a passkey 0 to 999999, got %q", args[0])
+				}
+				if err := ui.EnterPasskey(uint32(n)); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("%s: passkey %06d entered", d.Spec.Name, n), nil
+			}},
+		"confirm": {"yes|no  answer a numeric comparison waiting on the device",
+			func(w *World, d *Device, args []string) (string, error) {
+				ui, ok := d.Host.(UserInput)
+				if !ok {
+					return "", fmt.Errorf("%s (%s) has no user input", d.Spec.Name, d.Spec.Profile)
+				}
+				if len(args) != 1 || (args[0] != "yes" && args[0] != "no") {
+					return "", errors.New("want yes or no")
+				}
+				if err := ui.ConfirmNumber(args[0] == "yes"); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("%s: answered %s", d.Spec.Name, args[0]), nil
 			}},
 		"move": {"X Y  move the device to (X, Y) metres",
 			func(w *World, d *Device, args []string) (string, error) {

@@ -69,6 +69,7 @@ type Device struct {
 	// OnEvent, when set, sees each event as it happens.
 	OnEvent func(d *Device, e profiles.Event)
 	snoop   *snoop
+	log     *zap.Logger
 }
 
 // World is a running simulation.
@@ -227,7 +228,8 @@ func (w *World) addDevice(spec world.Device) (*Device, error) {
 	}
 	d.Ctrl, d.snoop = ctrl, sn
 	log := w.log.With(zap.String("dev", spec.Name))
-	host, central, err := newHost(log, w.Sched, d.toController(w.Sched), spec, d.emit, w.opts.CentralConfig)
+	d.log = log
+	host, central, err := newHost(log, w.Sched, d.toController(w.Sched), spec, d.emit, w.opts.CentralConfig, w.opts.StateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +253,11 @@ func (d *Device) toController(s *sim.Scheduler) func(h4 []byte) {
 
 func (d *Device) emit(e profiles.Event) {
 	d.Events = append(d.Events, e)
+	switch e.(type) {
+	case profiles.PairingStarted, profiles.PairingComplete, profiles.PairingFailed,
+		profiles.EncryptionChanged, profiles.Finding, profiles.BondDeleted, profiles.IdentityResolved:
+		d.log.Info("security", zap.String("event", fmt.Sprintf("%T", e)[len("profiles."):]), zap.String("detail", fmt.Sprintf("%+v", e)))
+	}
 	if d.OnEvent != nil {
 		d.OnEvent(d, e)
 	}

@@ -3,7 +3,11 @@
 // commands, advertises and scans by handing advertising reports straight to
 // other controllers of the same World, connects an initiator to an
 // advertiser (LE Connection Complete on both sides), loops ACL data between
-// connected hosts with Number Of Completed Packets, and disconnects. It is
+// connected hosts with Number Of Completed Packets, disconnects, and runs
+// the LE encryption start procedure as HCI shows it (LE Enable Encryption,
+// LE Long Term Key Request to the peripheral's host, Reply / Negative
+// Reply, Encryption Change or Encryption Key Refresh Complete; different
+// keys end in a MIC failure disconnect, see encryption.go). It is
 // deliberately simple: no air, no channel maps, no LL procedures.
 //
 // It also polices the host: every HCI protocol violation it sees (a command
@@ -80,6 +84,9 @@ type Controller struct {
 	// OnCommand, when set, sees each command first; returning true means
 	// it answered the command itself (e.g. with Inject).
 	OnCommand func(cmd hci.Command) bool
+	// EncryptionRequests counts LE Enable Encryption commands accepted;
+	// NegativeReplies counts LTK Request Negative Replies.
+	EncryptionRequests, NegativeReplies int
 	// HoldCompleted, when true, withholds Number Of Completed Packets.
 	HoldCompleted bool
 	held          map[uint16]int
@@ -90,6 +97,11 @@ type link struct {
 	peer     *Controller
 	peerLink *link
 	role     uint8 // 0 central, 1 peripheral
+
+	encrypted  bool
+	ltk        [16]byte // key in use (HCI order)
+	encPending bool     // central: LE Enable Encryption awaiting the peer host's answer
+	pendingLTK [16]byte
 }
 
 // NewController adds a controller with public address addr.
@@ -294,6 +306,8 @@ func (c *Controller) command(op hci.Opcode, p []byte) {
 		l.peer.leMeta(hci.LEConnectionUpdateComplete, ev(l.peerLink.handle))
 	case hci.OpLERemoteConnParamReqReply, hci.OpLERemoteConnParamReqNegReply:
 		c.Complete(op, ok, p[:min(2, len(p))]...)
+	case hci.OpLEEnableEncryption, hci.OpLELongTermKeyRequestReply, hci.OpLELongTermKeyRequestNegReply:
+		c.encryptionCommand(op, p)
 	default:
 		c.Complete(op, hci.StatusUnknownCommand)
 	}
@@ -384,6 +398,16 @@ func (w *World) Connect(central, peripheral *Controller) (uint16, uint16) {
 		U16(24).U16(24).U16(0).U16(400).U16(0).U16(0).B
 	central.initiating = p
 	peripheral.connect(central, hci.AddrPublic, peripheral.Addr)
+	return w.nextHandle - 1, w.nextHandle
+}
+
+// ConnectRandom is Connect with the peripheral using its random address
+// (LE Set Random Address), e.g. a resolvable private address.
+func (w *World) ConnectRandom(central, peripheral *Controller) (uint16, uint16) {
+	p := (&hci.Writer{}).U16(0x60).U16(0x30).U8(0).U8(1).Addr(peripheral.randomAddr).U8(0).
+		U16(24).U16(24).U16(0).U16(400).U16(0).U16(0).B
+	central.initiating = p
+	peripheral.connect(central, hci.AddrRandom, peripheral.randomAddr)
 	return w.nextHandle - 1, w.nextHandle
 }
 

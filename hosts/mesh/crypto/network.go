@@ -4,7 +4,6 @@ import (
 	"crypto/aes"
 	"crypto/subtle"
 	"encoding/binary"
-	"errors"
 	"fmt"
 )
 
@@ -67,46 +66,13 @@ func Obfuscate(privacyKey Key, ivIndex uint32, pdu []byte) error {
 // lower transport PDU are encrypted with the network nonce, then the header
 // is obfuscated. h.NID and h.IVI are taken from k and ivIndex.
 func EncryptNetworkPDU(k NetworkKeys, ivIndex uint32, h NetworkHeader, transport []byte) ([]byte, error) {
-	n := NetworkNonce(h.CTL, h.TTL, h.SEQ, h.SRC, ivIndex)
-	return sealNetwork(k, ivIndex, h, transport, n)
+	return NewNetworkCipher(k).Encrypt(ivIndex, h, transport)
 }
 
 // EncryptProxyPDU secures a proxy configuration message (§6.6): like a
 // network PDU but with the proxy nonce, CTL=1, TTL=0 and DST 0x0000.
 func EncryptProxyPDU(k NetworkKeys, ivIndex uint32, seq uint32, src uint16, transport []byte) ([]byte, error) {
-	h := NetworkHeader{CTL: true, SEQ: seq, SRC: src}
-	return sealNetwork(k, ivIndex, h, transport, ProxyNonce(seq, src, ivIndex))
-}
-
-func sealNetwork(k NetworkKeys, ivIndex uint32, h NetworkHeader, transport []byte, nonce Nonce) ([]byte, error) {
-	mic := NetMICSize(h.CTL)
-	if len(transport) == 0 || NetworkHeaderLen+len(transport)+mic > MaxNetworkPDULen {
-		return nil, fmt.Errorf("mesh crypto: transport PDU of %d octets does not fit a network PDU", len(transport))
-	}
-	if h.SEQ > 0xffffff {
-		return nil, fmt.Errorf("mesh crypto: SEQ %#x does not fit 24 bits", h.SEQ)
-	}
-	pdu := make([]byte, 7, NetworkHeaderLen+len(transport)+mic)
-	pdu[0] = k.NID & 0x7f
-	if ivIndex&1 != 0 {
-		pdu[0] |= 0x80
-	}
-	pdu[1] = h.TTL & 0x7f
-	if h.CTL {
-		pdu[1] |= 0x80
-	}
-	putSeqSrc(pdu[:], h.SEQ, h.SRC) // writes pdu[2:7]
-	plain := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(transport)), h.DST)
-	plain = append(plain, transport...)
-	a, err := NewCCM(k.EncryptionKey, mic)
-	if err != nil {
-		return nil, err
-	}
-	pdu = a.Seal(pdu, nonce[:], plain, nil)
-	if err := Obfuscate(k.PrivacyKey, ivIndex, pdu); err != nil {
-		return nil, err
-	}
-	return pdu, nil
+	return NewNetworkCipher(k).EncryptProxy(ivIndex, seq, src, transport)
 }
 
 // DecryptNetworkPDU de-obfuscates and decrypts a network PDU secured with
@@ -114,50 +80,11 @@ func sealNetwork(k NetworkKeys, ivIndex uint32, h NetworkHeader, transport []byt
 // It returns the header and the lower transport PDU. It fails when the NID
 // or IVI does not match or the NetMIC is wrong; it never modifies pdu.
 func DecryptNetworkPDU(k NetworkKeys, ivIndex uint32, pdu []byte) (NetworkHeader, []byte, error) {
-	return openNetwork(k, ivIndex, pdu, false)
+	return NewNetworkCipher(k).Decrypt(ivIndex, pdu)
 }
 
 // DecryptProxyPDU is DecryptNetworkPDU for proxy configuration messages
 // (proxy nonce).
 func DecryptProxyPDU(k NetworkKeys, ivIndex uint32, pdu []byte) (NetworkHeader, []byte, error) {
-	return openNetwork(k, ivIndex, pdu, true)
-}
-
-func openNetwork(k NetworkKeys, ivIndex uint32, pdu []byte, proxy bool) (NetworkHeader, []byte, error) {
-	var h NetworkHeader
-	if len(pdu) < NetworkHeaderLen+1+4 || len(pdu) > MaxNetworkPDULen {
-		return h, nil, fmt.Errorf("mesh crypto: network PDU of %d octets (want %d..%d)", len(pdu), NetworkHeaderLen+1+4, MaxNetworkPDULen)
-	}
-	h.IVI = pdu[0]&0x80 != 0
-	h.NID = pdu[0] & 0x7f
-	if h.NID != k.NID || h.IVI != (ivIndex&1 != 0) {
-		return h, nil, errors.New("mesh crypto: NID or IVI does not match these credentials")
-	}
-	clear := make([]byte, len(pdu))
-	copy(clear, pdu)
-	if err := Obfuscate(k.PrivacyKey, ivIndex, clear); err != nil {
-		return h, nil, err
-	}
-	h.CTL = clear[1]&0x80 != 0
-	h.TTL = clear[1] & 0x7f
-	h.SEQ = uint32(clear[2])<<16 | uint32(clear[3])<<8 | uint32(clear[4])
-	h.SRC = binary.BigEndian.Uint16(clear[5:])
-	mic := NetMICSize(h.CTL)
-	if len(clear) < NetworkHeaderLen+1+mic {
-		return h, nil, fmt.Errorf("mesh crypto: network PDU of %d octets too short for a %d-octet NetMIC", len(clear), mic)
-	}
-	nonce := NetworkNonce(h.CTL, h.TTL, h.SEQ, h.SRC, ivIndex)
-	if proxy {
-		nonce = ProxyNonce(h.SEQ, h.SRC, ivIndex)
-	}
-	a, err := NewCCM(k.EncryptionKey, mic)
-	if err != nil {
-		return h, nil, err
-	}
-	plain, err := a.Open(nil, nonce[:], clear[7:], nil)
-	if err != nil {
-		return h, nil, fmt.Errorf("mesh crypto: network PDU: %w", err)
-	}
-	h.DST = binary.BigEndian.Uint16(plain)
-	return h, plain[2:], nil
+	return NewNetworkCipher(k).DecryptProxy(ivIndex, pdu)
 }
