@@ -654,26 +654,39 @@ func unhex(t testing.TB, s string) []byte {
 	return b
 }
 
-// TestHCICCOLESetRandomAddress: allowed while idle, Command Disallowed
-// while advertising, scanning or initiating (Vol 4 Part E §7.8.4).
+// TestHCICCOLESetRandomAddress: allowed while idle and while passive
+// scanning (nothing carrying the address goes on air), Command Disallowed
+// while legacy advertising, active scanning or initiating (Vol 4 Part E
+// §7.8.4; see cmdSetRandomAddress for why passive scanning is allowed).
 func TestHCICCOLESetRandomAddress(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		start func(h *testHost)
+		want  hci.Status
 	}{
-		{"advertising", func(h *testHost) { h.startAdv(adv20(advTypeNonconnInd), nil, nil) }},
-		{"scanning", func(h *testHost) { h.startScan(false, 0x10, 0x10, 0, 0, false) }},
+		{"idle", func(h *testHost) {}, hci.StatusSuccess},
+		{"passive scanning", func(h *testHost) { h.startScan(false, 0x10, 0x10, 1, 0, false) }, hci.StatusSuccess},
+		{"advertising", func(h *testHost) { h.startAdv(adv20(advTypeNonconnInd), nil, nil) }, hci.StatusCommandDisallowed},
+		{"active scanning", func(h *testHost) { h.startScan(true, 0x10, 0x10, 0, 0, false) }, hci.StatusCommandDisallowed},
 		{"initiating", func(h *testHost) {
 			require.Equal(t, hci.StatusSuccess, h.st(hci.OpLECreateConnection, createConn(addrC, 0)))
-		}},
+		}, hci.StatusCommandDisallowed},
+		{"passive scanning while advertising", func(h *testHost) {
+			h.startScan(false, 0x10, 0x10, 0, 0, false)
+			h.startAdv(adv20(advTypeNonconnInd), nil, nil)
+		}, hci.StatusCommandDisallowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBed(t, 1)
 			h := b.dev("x", addrA, radio.Position{})
 			h.ok(hci.OpLESetRandomAddress, randomA[:])
 			tc.start(h)
-			require.Equal(t, hci.StatusCommandDisallowed, h.st(hci.OpLESetRandomAddress, addrB[:]))
-			require.Equal(t, randomA, h.c.randomAddr)
+			require.Equal(t, tc.want, h.st(hci.OpLESetRandomAddress, addrB[:]))
+			if tc.want == hci.StatusSuccess {
+				require.Equal(t, addrB, h.c.randomAddr)
+			} else {
+				require.Equal(t, randomA, h.c.randomAddr)
+			}
 		})
 	}
 }

@@ -80,13 +80,7 @@ func baseHandlers() []handler {
 			w.U8(0).U64(c.leFeatures())
 			return w.B
 		}},
-		{op: hci.OpLESetRandomAddress, plen: 6, sync: func(c *Controller, p []byte) []byte {
-			if c.adv.enabled || c.scan.enabled || c.init.active {
-				return status(hci.StatusCommandDisallowed)
-			}
-			copy(c.randomAddr[:], p)
-			return status(hci.StatusSuccess)
-		}},
+		{op: hci.OpLESetRandomAddress, plen: 6, sync: (*Controller).cmdSetRandomAddress},
 		{op: hci.OpLEReadSupportedStates, plen: 0, sync: func(c *Controller, p []byte) []byte {
 			var w hci.Writer
 			// Every state and state combination up to bit 41 (Vol 4 Part E §7.8.27).
@@ -109,6 +103,31 @@ func baseHandlers() []handler {
 		{op: hci.OpLEAddDeviceToAcceptList, plen: 7, sync: (*Controller).cmdAddToAcceptList},
 		{op: hci.OpLERemoveDeviceFromAcceptList, plen: 7, sync: (*Controller).cmdRemoveFromAcceptList},
 	}
+}
+
+// cmdSetRandomAddress is LE Set Random Address (Vol 4 Part E §7.8.4).
+// Command Disallowed while legacy advertising, active scanning or
+// initiating: each of those puts the address on the air (in the
+// advertising PDU, SCAN_REQ or CONNECT_IND), and changing it mid-way would
+// leave the peer with an address the next PDU contradicts.
+//
+// Passive scanning sends nothing, so the controller accepts the command
+// then, as Zephyr's link layer does (ll_addr_set refuses only active
+// scanning and initiating) and as Core 4.2 allowed ("shall take effect for
+// scanning no later than the next successful LE Set Scan Enable"). Core 5.2
+// words it more strictly (any scanning), but the Linux kernel sets a fresh
+// non-resolvable address for every non-connectable advertising set while
+// its passive scan runs (hci_set_random_addr_sync defers only for
+// advertising and initiating): that is how bluetooth-meshd's mesh bearer
+// sends every packet (MGMT Mesh Send), and how 5.66's generic bearer
+// changes address after each burst. Refusing it here would silently drop
+// every mesh packet the kernel sends.
+func (c *Controller) cmdSetRandomAddress(p []byte) []byte {
+	if c.adv.enabled || c.init.active || (c.scan.enabled && c.scan.params.active) {
+		return status(hci.StatusCommandDisallowed)
+	}
+	copy(c.randomAddr[:], p)
+	return status(hci.StatusSuccess)
 }
 
 func (c *Controller) cmdReset(p []byte) []byte {

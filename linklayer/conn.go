@@ -100,6 +100,7 @@ func (c *Controller) newConn(role Role, handle uint16, peer peerInfo, p connPara
 	}
 	cn.dl = newDataLength(c.suggestedTxOctets, c.suggestedTxTime)
 	cn.port = c.medium.Attach(c.cfg.Position, c.cfg.TxPower, cn)
+	cn.initTimers()
 	c.conns[handle] = cn
 
 	winStart := connectIndEnd.Add(1250*sim.Microsecond + units1250(p.WinOffset))
@@ -219,7 +220,7 @@ func (cn *conn) svArm() {
 	if cn.closed {
 		return
 	}
-	cn.svTimer = cn.c.sched.At(cn.svDeadline(), cn.svCheck)
+	cn.svTimer.Reset(cn.svDeadline())
 }
 
 func (cn *conn) svDeadline() sim.Time {
@@ -234,7 +235,7 @@ func (cn *conn) svCheck() {
 		return
 	}
 	if d := cn.svDeadline(); cn.c.sched.Now() < d {
-		cn.svTimer = cn.c.sched.At(d, cn.svCheck)
+		cn.svTimer.Reset(d)
 		return
 	}
 	if !cn.established {

@@ -33,8 +33,27 @@ type eventState struct {
 	rxMD        bool     // MD of the last packet received in this event
 	skipped     uint16   // peripheral: events skipped in a row (latency)
 
-	timer   *sim.Timer // next event, or the next step within the event
-	rxTimer *sim.Timer // end of the current receive window
+	timer   *sim.Timer // next event, or the next step within the event (reused)
+	action  func()     // what timer runs
+	rxTimer *sim.Timer // end of the current receive window (reused)
+
+	// Bound once at newConn, so scheduling allocates nothing.
+	centralFn, peripheralFn, afterTxFn, replyFn func()
+}
+
+// at arms the event timer to run fn at t, replacing what was pending.
+func (e *eventState) at(t sim.Time, fn func()) {
+	e.action = fn
+	e.timer.Reset(t)
+}
+
+// initTimers creates the connection's reusable timers.
+func (cn *conn) initTimers() {
+	e := &cn.ev
+	e.timer = cn.c.sched.NewTimer(func() { e.action() })
+	e.rxTimer = cn.c.sched.NewTimer(cn.rxTimeout)
+	e.centralFn, e.peripheralFn, e.afterTxFn, e.replyFn = cn.centralEvent, cn.peripheralEvent, cn.afterTx, cn.replyNow
+	cn.svTimer = cn.c.sched.NewTimer(cn.svCheck)
 }
 
 func (e *eventState) stopTimers() {
@@ -52,12 +71,12 @@ func maxRxAir() sim.Duration { return radio.AirTime(pdu.DataHeaderLen + 255) }
 func (cn *conn) startTiming(winStart sim.Time, winSize sim.Duration, connectIndEnd sim.Time) {
 	if cn.role == RoleCentral {
 		cn.ev.anchor = winStart
-		cn.ev.timer = cn.c.sched.At(winStart, cn.centralEvent)
+		cn.ev.at(winStart, cn.ev.centralFn)
 		return
 	}
 	cn.ev.anchor = connectIndEnd // reference for window widening
 	cn.ev.win = &txWindow{ev: 0, start: winStart, size: winSize}
-	cn.ev.timer = cn.c.sched.At(cn.listenStart(0), cn.peripheralEvent)
+	cn.ev.at(cn.listenStart(0), cn.ev.peripheralFn)
 }
 
 // expected returns, for the peripheral, the earliest start of the central's
@@ -124,7 +143,7 @@ func (cn *conn) listen(acceptUntil sim.Time, nextEv uint16) {
 		}
 	}
 	cn.ev.rxTimer.Stop()
-	cn.ev.rxTimer = cn.c.sched.At(deadline, cn.rxTimeout)
+	cn.ev.rxTimer.Reset(deadline)
 }
 
 // canSkip reports whether the peripheral may sleep through this event:
@@ -142,7 +161,7 @@ func (cn *conn) exchange() {
 	end := cn.port.Transmit(radio.Packet{Channel: cn.ev.ch, AccessAddress: cn.aa, PDU: air, CRCInit: cn.crcInit})
 	cn.ev.sentMD = md
 	cn.ev.timer.Stop()
-	cn.ev.timer = cn.c.sched.At(end, cn.afterTx)
+	cn.ev.at(end, cn.ev.afterTxFn)
 }
 
 // afterTx runs when our packet has been sent. A received LL_TERMINATE_IND
@@ -204,12 +223,12 @@ func (cn *conn) Receive(rx *radio.Reception) {
 	if cn.role == RolePeripheral {
 		// The peripheral always answers T_IFS after the central's packet.
 		cn.ev.timer.Stop()
-		cn.ev.timer = cn.c.sched.At(rx.End.Add(tIFS), cn.replyNow)
+		cn.ev.at(rx.End.Add(tIFS), cn.ev.replyFn)
 		return
 	}
 	if cn.arq.termRx || ((cn.ev.sentMD || h.MD) && cn.room(rx.End)) {
 		cn.ev.timer.Stop()
-		cn.ev.timer = cn.c.sched.At(rx.End.Add(tIFS), cn.replyNow)
+		cn.ev.at(rx.End.Add(tIFS), cn.ev.replyFn)
 		return
 	}
 	cn.closeEvent()
@@ -269,8 +288,8 @@ func (cn *conn) nextEvent() {
 	}
 	cn.ev.timer.Stop()
 	if cn.role == RoleCentral {
-		cn.ev.timer = cn.c.sched.At(cn.ev.anchor, cn.centralEvent)
+		cn.ev.at(cn.ev.anchor, cn.ev.centralFn)
 		return
 	}
-	cn.ev.timer = cn.c.sched.At(cn.listenStart(cn.ev.counter), cn.peripheralEvent)
+	cn.ev.at(cn.listenStart(cn.ev.counter), cn.ev.peripheralFn)
 }

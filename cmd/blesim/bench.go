@@ -17,6 +17,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "[flags]", benchAbout, stdout)
 	n := fs.Int("devices", 1000, "number of advertisers")
 	secs := fs.Int("seconds", 60, "simulated seconds")
+	pairings := fs.Int("pairings", 2000, "also run this many complete LE Secure Connections pairings (0: skip)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -26,5 +27,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "blesim bench: %d advertisers at 100 ms + 1 active scanner, %d s simulated\n", *n, *secs)
 	r := bench.Run(*n, *secs)
 	fmt.Fprintln(stdout, r)
+	if *pairings > 0 {
+		fmt.Fprintf(stdout, "\nblesim bench: %d LE Secure Connections pairings through real controllers\n", *pairings)
+		pr, err := bench.RunPairings(*pairings)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, pr)
+	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"blesim/scenarios/bench"
 )
 
 // exitUsage is the exit status for usage errors and broken input files.
@@ -70,6 +72,7 @@ func printOverview(w io.Writer) {
 }
 
 func main() {
+	bench.TuneGC() // see bench.SimGCPercent; GOGC in the environment wins
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -276,6 +276,25 @@ func (c *Client) read(handle uint16, cb func([]byte, error)) {
 	})
 }
 
+// readByUUID is Read Using Characteristic UUID (§4.8.2): one Read By Type
+// Request over the whole handle range, no discovery needed. It returns
+// the first matching value and its handle.
+func (c *Client) readByUUID(u att.UUID, cb func(uint16, []byte, error)) {
+	c.b.Request(att.ReadByTypeReq{Start: 0x0001, End: 0xFFFF, Type: u}, func(p att.PDU, err error) {
+		if err != nil {
+			cb(0, nil, err)
+			return
+		}
+		rsp := p.(att.ReadByTypeRsp)
+		if len(rsp.Entries) == 0 {
+			cb(0, nil, att.ErrAttributeNotFound)
+			return
+		}
+		e := rsp.Entries[0]
+		cb(e.Handle, append([]byte(nil), e.Value...), nil)
+	})
+}
+
 func (c *Client) readBlob(handle uint16, v []byte, cb func([]byte, error)) {
 	if len(v) >= att.MaxAttrLen {
 		cb(v, nil)
@@ -433,6 +452,14 @@ func (c *Client) DiscoverAll(cb func([]*RemoteService, error)) {
 // (§4.8.3) while responses are full.
 func (c *Client) Read(handle uint16, cb func([]byte, error)) {
 	c.run(func(done func()) { c.read(handle, func(v []byte, err error) { cb(v, err); done() }) })
+}
+
+// ReadByUUID reads the first characteristic value of type u with Read
+// Using Characteristic UUID (§4.8.2), without discovery.
+func (c *Client) ReadByUUID(u att.UUID, cb func(handle uint16, value []byte, err error)) {
+	c.run(func(done func()) {
+		c.readByUUID(u, func(h uint16, v []byte, err error) { cb(h, v, err); done() })
+	})
 }
 
 // Write writes a value with a Write Request (§4.9.3), or with Prepare and

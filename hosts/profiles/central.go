@@ -42,6 +42,11 @@ type CentralConfig struct {
 	// characteristics to subscribe to (notify, else indicate).
 	Read      []att.UUID `yaml:"read"`
 	Subscribe []att.UUID `yaml:"subscribe"`
+	// ReadByUUID reads the Read characteristics with Read Using
+	// Characteristic UUID (one request each) instead of discovering the
+	// whole database first (Vol 3 Part G §4.8.2); Subscribe still
+	// discovers.
+	ReadByUUID bool `yaml:"read_by_uuid"`
 	// Hold is how long to stay connected after the procedures before
 	// disconnecting; 0 stays connected.
 	Hold time.Duration `yaml:"hold"`
@@ -357,6 +362,38 @@ func (c *Central) connected(conn *l2cap.Conn) {
 	}
 }
 
+// readByUUID reads the configured characteristics with Read Using
+// Characteristic UUID, pairing when the server asks for security.
+func (c *Central) readByUUID(conn *l2cap.Conn, cl *gatt.Client) {
+	pending := len(c.cfg.Read) + 1
+	finish := func() {
+		pending--
+		if pending > 0 || conn.Closed() {
+			return
+		}
+		c.emit(ProceduresDone{})
+		if c.cfg.Hold > 0 {
+			c.holdTimer = c.sched.After(simDur(c.cfg.Hold), func() { c.Disconnect() })
+		}
+	}
+	for _, u := range c.cfg.Read {
+		c.withSecurity(conn, func(done func(error)) {
+			cl.ReadByUUID(u, func(h uint16, v []byte, err error) {
+				if err == nil {
+					c.emit(Read{UUID: u, Handle: h, Value: v})
+				}
+				done(err)
+			})
+		}, func(err error) {
+			if err != nil {
+				c.fail("read "+u.String(), err)
+			}
+			finish()
+		})
+	}
+	finish()
+}
+
 // withSecurity runs op; when it fails with Insufficient Authentication
 // or Insufficient Encryption (and security is automatic) the central
 // encrypts or pairs, as BlueZ does, and runs op once more.
@@ -390,6 +427,10 @@ func (c *Central) procedures(conn *l2cap.Conn, cl *gatt.Client) {
 			c.emit(MTUExchanged{MTU: mtu})
 		}
 	})
+	if c.cfg.ReadByUUID && len(c.cfg.Subscribe) == 0 {
+		c.readByUUID(conn, cl)
+		return
+	}
 	cl.DiscoverAll(func(svcs []*gatt.RemoteService, err error) {
 		if err != nil {
 			c.fail("discovery", err)

@@ -187,6 +187,9 @@ var (
 
 func writeAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("smp: bond store: %w", err)
+	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("smp: bond store: %w", err)

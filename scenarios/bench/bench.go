@@ -68,6 +68,7 @@ func cmd(c *linklayer.Controller, op hci.Opcode, params []byte) {
 // Run simulates n advertisers (ADV_IND, 100 ms) spread over a 20 m square
 // around one active scanner for secs simulated seconds.
 func Run(n, secs int) Result {
+	defer TuneGC()()
 	s := sim.New(1)
 	m := radio.NewMedium(s, radio.DefaultConfig())
 	before := heap()

@@ -28,3 +28,20 @@ func TestRunSmall(t *testing.T) {
 	// 20 advertisers × 3 channels × ~28 events in 3 s, plus requests/responses.
 	require.Greater(t, r.Transmissions, uint64(20*3*25))
 }
+
+// TestPairingWorkload: one complete pairing through real controllers.
+func TestPairingWorkload(t *testing.T) {
+	ok, err := runPairings(1, 3)
+	require.NoError(t, err)
+	require.Equal(t, 3, ok, "each round: the central paired, read the encrypted value and disconnected")
+}
+
+// BenchmarkSCPairing is the pairing benchmark: complete LE Secure
+// Connections pairings per CPU second next to the P-256 work alone.
+// Target: a pairing costs at most twice its P-256 work.
+func BenchmarkSCPairing(b *testing.B) {
+	r, err := RunPairings(max(b.N, 50))
+	require.NoError(b, err)
+	b.ReportMetric(r.PerSecond, "pairings/cpu_s")
+	b.ReportMetric(r.CostVsP256, "x_p256")
+}

@@ -229,26 +229,22 @@ func (w *World) addDevice(spec world.Device) (*Device, error) {
 	d.Ctrl, d.snoop = ctrl, sn
 	log := w.log.With(zap.String("dev", spec.Name))
 	d.log = log
-	host, central, err := newHost(log, w.Sched, d.toController(w.Sched), spec, d.emit, w.opts.CentralConfig, w.opts.StateDir)
+	down := newHCILink(w.Sched, func(pkt []byte) {
+		d.snoop.write(vhci.HostToController, pkt)
+		d.Ctrl.FromHost(pkt)
+	})
+	toController := func(h4 []byte) { down.send(append([]byte(nil), h4...)) }
+	host, central, err := newHost(log, w.Sched, toController, spec, d.emit, w.opts.CentralConfig, w.opts.StateDir)
 	if err != nil {
 		return nil, err
 	}
 	d.Host, d.Central = host, central
+	up := newHCILink(w.Sched, func(h4 []byte) { d.Host.Receive(h4) })
 	ctrl.SetHostSink(func(h4 []byte) {
 		sn.write(vhci.ControllerToHost, h4)
-		w.Sched.After(hciLatency, func() { d.Host.Receive(h4) })
+		up.send(h4)
 	})
 	return d, nil
-}
-
-func (d *Device) toController(s *sim.Scheduler) func(h4 []byte) {
-	return func(h4 []byte) {
-		pkt := append([]byte(nil), h4...)
-		s.After(hciLatency, func() {
-			d.snoop.write(vhci.HostToController, pkt)
-			d.Ctrl.FromHost(pkt)
-		})
-	}
 }
 
 func (d *Device) emit(e profiles.Event) {
@@ -256,7 +252,9 @@ func (d *Device) emit(e profiles.Event) {
 	switch e.(type) {
 	case profiles.PairingStarted, profiles.PairingComplete, profiles.PairingFailed,
 		profiles.EncryptionChanged, profiles.Finding, profiles.BondDeleted, profiles.IdentityResolved:
-		d.log.Info("security", zap.String("event", fmt.Sprintf("%T", e)[len("profiles."):]), zap.String("detail", fmt.Sprintf("%+v", e)))
+		if ce := d.log.Check(zap.InfoLevel, "security"); ce != nil {
+			ce.Write(zap.String("event", fmt.Sprintf("%T", e)[len("profiles."):]), zap.String("detail", fmt.Sprintf("%+v", e)))
+		}
 	}
 	if d.OnEvent != nil {
 		d.OnEvent(d, e)

@@ -138,6 +138,12 @@ func New(cfg Config) (*Stack, error) {
 	return s, nil
 }
 
+// Scheduler is the simulation scheduler.
+func (s *Stack) Scheduler() *sim.Scheduler { return s.sched }
+
+// Log is the stack's logger.
+func (s *Stack) Log() *zap.Logger { return s.log }
+
 // Elements is the number of elements.
 func (s *Stack) Elements() int { return len(s.elements) }
 
@@ -366,12 +372,17 @@ func (s *Stack) saveNow() error {
 	return s.SaveErr
 }
 
-// changed schedules a save at the end of the current event (several
-// changes in one event make one write) and tells OnChange.
+// changed tells OnChange of a configuration change and saves.
 func (s *Stack) changed() {
 	if s.cfg.OnChange != nil {
 		s.cfg.OnChange()
 	}
+	s.dirty()
+}
+
+// dirty schedules a save at the end of the current event (several changes
+// in one event make one write).
+func (s *Stack) dirty() {
 	if s.cfg.StatePath == "" || s.flushPending {
 		return
 	}

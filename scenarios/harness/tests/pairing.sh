@@ -47,14 +47,15 @@ echo "== Just Works (LE Secure Connections), bonding"
 DEV=C0:00:00:00:00:11
 bt justworks "$(discover $DEV)" "send pair $DEV" "expect Pairing successful" "send info $DEV" "expect Paired: yes" "expect Bonded: yes"
 check "Just Works pairing succeeds" [ $? -eq 0 ]
-check "bluetoothd stored an LTK under /var/lib/bluetooth" sh -c "keys() { cat /var/lib/bluetooth/$ADAPTER/\$1/info; }; keys $DEV | grep -q '^\[LongTermKey\]'"
+check "bluetoothd stored an LTK under /var/lib/bluetooth" sh -c "grep -q 'LongTermKey\]' /var/lib/bluetooth/$ADAPTER/$DEV/info"
 keys $DEV >$OUT/justworks.info
 
 echo "== Passkey Entry: the device displays 123456, the user types it"
 DEV=C0:00:00:00:00:12
 bt passkey "$(discover $DEV)" "send pair $DEV" "expect Enter passkey" "send 123456" "expect Pairing successful"
 check "passkey pairing succeeds" [ $? -eq 0 ]
-check "the bond is authenticated (MITM)" sh -c "cat /var/lib/bluetooth/$ADAPTER/$DEV/info | grep -A4 '^\[LongTermKey\]' | grep -q 'Authenticated=1'"
+# BlueZ's LTK types: 1 legacy authenticated, 3 LE SC authenticated.
+check "the bond is authenticated (MITM)" sh -c "grep -A2 'LongTermKey\]' /var/lib/bluetooth/$ADAPTER/$DEV/info | grep -q 'Authenticated=[13]'"
 
 echo "== Passkey Entry the other way: BlueZ displays, the device's user types it (blesim ctl)"
 DEV=C0:00:00:00:00:13
@@ -83,12 +84,12 @@ echo "== the lost bond (oximeter): pair, reconnect encrypted, device forgets, PI
 DEV=C0:00:00:00:00:16
 bt oxipair "$(discover $DEV)" "send pair $DEV" "expect Pairing successful" "send disconnect $DEV" "expect Successful disconnected"
 check "oximeter pairs (legacy Just Works) and bonds" [ $? -eq 0 ]
-bt oxire "send connect $DEV" "expect Connection successful" "sleep 3" "send info $DEV" "expect Paired: yes" "send disconnect $DEV" "expect Successful disconnected"
+bt oxire "send connect $DEV" "expect Connection successful" "sleep 3s" "send info $DEV" "expect Paired: yes" "send disconnect $DEV" "expect Successful disconnected"
 check "reconnecting works with the stored key" [ $? -eq 0 ]
 blesim ctl Oximeter forget-keys >$OUT/forget.txt 2>&1
 cat $OUT/forget.txt
 check "blesim ctl Oximeter forget-keys" grep -q 'forgot 1 bond' $OUT/forget.txt
-bt oxilost "send connect $DEV" "sleep 6"
+bt oxilost "send connect $DEV" "sleep 6s"
 bt oxiremove "send remove $DEV" "expect Device has been removed"
 check "bluetoothctl remove drops the bond" [ $? -eq 0 ]
 bt oxirepair "$(discover $DEV)" "send pair $DEV" "expect Pairing successful"
@@ -97,9 +98,18 @@ check "pairing again after remove works" [ $? -eq 0 ]
 echo "== the kernel's side, from btmon (decoded while hci0 exists)"
 sleep 1
 btmon -r $OUT/btmon.snoop >$OUT/btmon.txt 2>&1
-awk '/Encryption Change/{p=1} p&&/Status: PIN or Key Missing/{print "found"; exit}' $OUT/btmon.txt >/tmp/pk
-check "btmon: Encryption Change with status PIN or Key Missing (0x06)" grep -q found /tmp/pk
-check "btmon: the central then disconnects with Authentication Failure (0x05)" sh -c "grep -A3 'HCI Command: Disconnect' $OUT/btmon.txt | grep -q 'Authentication Failure (0x05)'"
+# The field bug's exact sequence: Security Request, LE Start Encryption with
+# the stored key, Encryption Change PIN or Key Missing, Disconnect 0x05.
+awk '
+	/SMP: Security Request/ { st = 1; next }
+	st == 1 && /HCI Command: LE Start Encryption/ { st = 2; next }
+	st == 2 && /HCI Event: Encryption Change/ { st = 3; n = NR; next }
+	st == 3 && NR <= n + 3 && /Status: PIN or Key Missing \(0x06\)/ { st = 4; next }
+	st == 4 && /HCI Command: Disconnect/ { st = 5; n = NR; next }
+	st == 5 && NR <= n + 3 && /Reason: Authentication Failure \(0x05\)/ { print "found"; exit }
+' $OUT/btmon.txt >/tmp/pk
+check "btmon: Security Request → LE Start Encryption → Encryption Change PIN or Key Missing (0x06) → Disconnect Authentication Failure (0x05)" grep -q found /tmp/pk
+grep -B2 -A12 'Status: PIN or Key Missing' $OUT/btmon.txt | head -40
 check "btmon: LE Start Encryption with a stored LTK (legacy: non-zero EDIV/Rand)" sh -c "grep -A4 'LE Start Encryption' $OUT/btmon.txt | grep -q 'Encrypted diversifier: 0x[0-9a-f]*[1-9a-f]'"
 check "btmon: SMP Security Request from the oximeter" grep -q 'SMP: Security Request' $OUT/btmon.txt
 check "btmon: SMP Pairing Failed after the wrong passkey" grep -q 'SMP: Pairing Failed' $OUT/btmon.txt
