@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-
 // TestStoreCreatesItsDirectory: a bond file in a directory that does not
 // exist yet (serve's default state dir on first run) is still saved.
 func TestStoreCreatesItsDirectory(t *testing.T) {
