@@ -48,6 +48,7 @@ unit: godeps
 
 vmtest: build sysdeps
 	$(GO) build -trimpath -o bin/btexpect ./scenarios/harness/btexpect
+	$(GO) build -trimpath -o bin/meshsend ./scenarios/harness/meshsend
 	scenarios/harness/vmtest.sh $(BIN)
 
 test: unit vmtest

@@ -10,10 +10,12 @@ top=$(cd "$here/../.." && pwd)
 bin=${1:?usage: vmtest.sh BLESIM [OUTDIR]}
 out=${2:-$top/out/vmtest}
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-if [ ! -x "$(dirname "$bin")/btexpect" ]; then
-	echo "vmtest.sh: $(dirname "$bin")/btexpect missing: go build -o $(dirname "$bin")/btexpect ./scenarios/harness/btexpect (make vmtest does)" >&2
-	exit 2
-fi
+for tool in btexpect meshsend; do
+	if [ ! -x "$(dirname "$bin")/$tool" ]; then
+		echo "vmtest.sh: $(dirname "$bin")/$tool missing: CGO_ENABLED=0 go build -o $(dirname "$bin")/$tool ./scenarios/harness/$tool (make vmtest does)" >&2
+		exit 2
+	fi
+done
 if ! file "$bin" 2>/dev/null | grep -q 'statically linked' && ldd "$bin" >/dev/null 2>&1; then
 	echo "vmtest.sh: $bin is dynamically linked; build it with CGO_ENABLED=0" >&2
 	exit 2
@@ -33,6 +35,7 @@ for t in "$here"/tests/*.sh; do
 		"$here/vm-run.sh" --timeout 300 --out "$out/$name" --append "oops=panic" \
 			--file "$bin:/usr/bin/blesim" \
 			--file "$(dirname "$bin")/btexpect:/usr/bin/btexpect" \
+			--file "$(dirname "$bin")/meshsend:/usr/bin/meshsend" \
 			--file "$top/examples/world.yaml:world.yaml" \
 			--file "$here/tests:tests" \
 			--script "$t" 2>&1 | tee "$out/$name.log" | grep --line-buffered -E '^(PASS|FAIL|==|vm-run.sh|mkinitramfs.sh)' || true

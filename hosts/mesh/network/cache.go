@@ -1,37 +1,41 @@
 package network
 
-// cache is a fixed-size set of 64-bit keys that forgets the oldest key
-// when full: the network message cache (§3.4.6.5) keeps the PDUs a node
-// has already seen so that it neither processes nor relays them twice.
+// cache is a set of 64-bit keys that forgets old keys: the network
+// message cache (§3.4.6.5) keeps the PDUs a node has already seen so that
+// it neither processes nor relays them twice. It holds two generations of
+// up to size/2 keys each; when the newer one fills up, the older one is
+// dropped. (Two maps and no deletions: a node tests every PDU it hears
+// against its cache, and map deletions leave tombstones that slow every
+// later lookup.)
 type cache struct {
-	set  map[uint64]struct{}
-	ring []uint64
-	next int
+	cur, old map[uint64]struct{}
+	half     int
 }
 
 func newCache(size int) *cache {
-	return &cache{set: make(map[uint64]struct{}, size), ring: make([]uint64, 0, size)}
+	h := max(size/2, 1)
+	return &cache{cur: make(map[uint64]struct{}, h), old: make(map[uint64]struct{}, h), half: h}
 }
 
 // add inserts k and reports whether it was new.
 func (c *cache) add(k uint64) bool {
-	if _, ok := c.set[k]; ok {
+	if c.has(k) {
 		return false
 	}
-	if len(c.ring) < cap(c.ring) {
-		c.ring = append(c.ring, k)
-	} else {
-		delete(c.set, c.ring[c.next])
-		c.ring[c.next] = k
-		c.next = (c.next + 1) % len(c.ring)
+	if len(c.cur) >= c.half {
+		c.old, c.cur = c.cur, c.old
+		clear(c.cur)
 	}
-	c.set[k] = struct{}{}
+	c.cur[k] = struct{}{}
 	return true
 }
 
 // has reports whether k is cached.
 func (c *cache) has(k uint64) bool {
-	_, ok := c.set[k]
+	if _, ok := c.cur[k]; ok {
+		return true
+	}
+	_, ok := c.old[k]
 	return ok
 }
 
