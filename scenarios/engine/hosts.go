@@ -83,6 +83,9 @@ func newHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.De
 			cc = centralCfg(spec)
 		}
 		cc.Name, cc.AddressType, cc.Address = spec.Name, spec.AddressType, spec.Address
+		if cc.Security.BondFile == "" && stateDir != "" {
+			cc.Security.BondFile = filepath.Join(stateDir, fileName(spec.Name)+".bonds.json")
+		}
 		h, err := profiles.NewCentral(log, s, send, cc)
 		if err != nil {
 			return nil, nil, err
