@@ -251,7 +251,7 @@ func (d *Device) emit(e profiles.Event) {
 	d.Events = append(d.Events, e)
 	switch e.(type) {
 	case profiles.PairingStarted, profiles.PairingComplete, profiles.PairingFailed,
-		profiles.EncryptionChanged, profiles.Finding, profiles.BondDeleted, profiles.IdentityResolved:
+		profiles.EncryptionChanged, profiles.Finding, profiles.BondDeleted, profiles.IdentityResolved, profiles.AddressChanged:
 		if ce := d.log.Check(zap.InfoLevel, "security"); ce != nil {
 			ce.Write(zap.String("event", fmt.Sprintf("%T", e)[len("profiles."):]), zap.String("detail", fmt.Sprintf("%+v", e)))
 		}

@@ -18,10 +18,11 @@
 # ADV_NONCONN_IND set from a fresh non-resolvable address, set while the
 # scan runs).
 #
-# bluetooth-meshd 5.66 has no PB-GATT provisioner (mesh/ has only pb-adv.c),
-# so PB-GATT is checked as far as BlueZ reaches: bluetoothd sees the node's
-# Mesh Provisioning Service (0x1827) advertising and its Data In / Data Out
-# characteristics. mesh-cfgclient 5.66 has no model client either: meshsend
+# bluetooth-meshd 5.66 has no PB-GATT provisioner (mesh/ has only pb-adv.c):
+# PB-GATT is checked with bluetoothd (the node's Mesh Provisioning Service
+# advertising, its Data In / Data Out characteristics) and meshctl, BlueZ's
+# older GATT-only provisioner, which provisions over it through bluetoothd.
+# mesh-cfgclient 5.66 has no model client either: meshsend
 # (scenarios/harness/meshsend) attaches to mesh-cfgclient's node and sends
 # Generic OnOff Set.
 #
@@ -40,6 +41,7 @@ LAMP_UUID=00112233445546778899aabbccddeeff
 SECURE_UUID=00112233445546778899aabbccddee01
 GATT_UUID=00112233445546778899aabbccddee02
 GATT_ADDR=C0:00:00:00:00:33
+GATT_OOB=ffeeddccbbaa99887766554433221100
 STATIC_OOB=00112233445566778899aabbccddeeff
 # An Unprovisioned Device Beacon bluetoothd's controller sends (btmgmt
 # add-adv): meshd must hear it whatever the state of blesim's nodes.
@@ -69,18 +71,22 @@ check "meshd is on D-Bus (org.bluez.mesh)" grep -q 'Added Network Interface on /
 btmgmt -i hci0 add-adv -d 142b00${PROBE_UUID}0000 1 >$OUT/probe-adv.txt 2>&1
 check "hci0 sends a probe Unprovisioned Device Beacon (btmgmt add-adv)" grep -q 'Instance added: 1' $OUT/probe-adv.txt
 
-# cfg NAME TIMEOUT LINES...: a mesh-cfgclient session through btexpect;
-# transcript in $OUT/NAME.txt (colours stripped in NAME.clean.txt).
+# cfg NAME TIMEOUT LINES...: a mesh-cfgclient session through btexpect,
+# ended with quit and waiting for it to exit (it saves its config_db.json
+# as it goes: killing it early loses a provisioned node); transcript in
+# $OUT/NAME.txt, colours stripped in NAME.clean.txt.
 cfg() {
 	name=$1
 	to=$2
 	shift 2
-	printf '%s\n' "$@" "send quit" >/tmp/$name.script
+	printf '%s\n' "$@" "sleep 500ms" "send quit" "eof" >/tmp/$name.script
 	timeout 240 btexpect -timeout $to /tmp/$name.script -- mesh-cfgclient --config $CFG >$OUT/$name.txt 2>&1
 	rc=$?
-	sed 's/\x1b\[[0-9;]*m//g' $OUT/$name.txt >$OUT/$name.clean.txt
+	tr -d '\033' <$OUT/$name.txt | sed 's/\[[0-9;]*m//g' >$OUT/$name.clean.txt
 	return $rc
 }
+# saved ADDR: mesh-cfgclient's database has the node at ADDR.
+saved() { [ -n "$1" ] && grep -q "\"unicastAddress\":\"$1\"" $CFG; }
 
 echo "== mesh-cfgclient: create a network, discover unprovisioned devices"
 cfg create 20s \
@@ -120,6 +126,7 @@ cfg prov-lamp 60s \
 check "Lamp is provisioned (no OOB)" [ $? -eq 0 ]
 LAMP=$(cat $OUT/meshcfg/lamp.addr 2>/dev/null)
 echo "Lamp's primary element: ${LAMP:-none}; $(elapsed) s so far"
+check "mesh-cfgclient saved Lamp (${LAMP:-none}) in its database" saved "$LAMP"
 
 echo "== provision SecureLamp over PB-ADV with static OOB"
 cfg prov-secure 60s \
@@ -135,15 +142,24 @@ cfg prov-secure 60s \
 check "SecureLamp is provisioned (static OOB, answered at mesh-cfgclient's prompt)" [ $? -eq 0 ]
 SECURE=$(cat $OUT/meshcfg/secure.addr 2>/dev/null)
 echo "SecureLamp's primary element: ${SECURE:-none}; $(elapsed) s so far"
+check "mesh-cfgclient saved SecureLamp (${SECURE:-none}) in its database" saved "$SECURE"
 
 echo "== configure: composition, AppKey, bind Generic OnOff Server"
+# appkey-create puts AppKey 1 in meshd's keyring; the provisioner's own
+# node (0001) must hold it too before it can send with it (Node1.Send
+# answers "Key not found" otherwise): appkey-add to itself.
 cfg appkey 20s \
 	"expect Attached with path" \
 	"send appkey-create 0 1" \
 	"sleep 1s" \
 	"send keys" \
-	"expect app_keys = 1 \\(0x001\\)"
-check "appkey-create 0 1" [ $? -eq 0 ]
+	"expect app_keys = 1 \\(0x001\\)" \
+	"send menu config" \
+	"send target 0001" \
+	"send appkey-add 1" \
+	"expect Node 0001 AppKey status Success" \
+	"send back"
+check "appkey-create 0 1, and appkey-add 1 to the provisioner's own node (0001)" [ $? -eq 0 ]
 # configure NAME ADDR: composition-get, appkey-add 1, bind ADDR 1 1000.
 configure() {
 	cfg config-$1 30s \
@@ -196,14 +212,68 @@ fi
 cat $OUT/meshsend.txt 2>/dev/null
 echo "   $(elapsed) s so far"
 
-echo "== PB-GATT bearer as BlueZ sees it (bluetooth-meshd 5.66 has no PB-GATT provisioner)"
-timeout 20 bluetoothctl --timeout 8 scan on >$OUT/gatt-scan.txt 2>&1
-bluetoothctl info $GATT_ADDR >$OUT/gatt-info.txt 2>&1
-cat $OUT/gatt-info.txt
-check "bluetoothd sees GattLamp's Mesh Provisioning Service (0x1827) advertising" grep -qi '00001827-0000-1000-8000-00805f9b34fb' $OUT/gatt-info.txt
-timeout 30 gatttool -i hci0 -t random -b $GATT_ADDR --characteristics >$OUT/gatt-chars.txt 2>&1
+echo "== PB-GATT: bluetoothd sees the Mesh Provisioning Service, meshctl provisions over it"
+# bluetooth-meshd 5.66 has no PB-GATT provisioner; BlueZ's other mesh tool,
+# meshctl, is one (over bluetoothd's GATT client, with its own JSON
+# database). bluetoothctl's and meshctl's default controller may be hci1
+# (meshd's): both select hci0.
+printf '%s\n' "send select 00:AA:01:00:00:01" "expect Controller 00:AA:01:00:00:01" \
+	"send scan on" "expect Device $GATT_ADDR" "sleep 2s" "send scan off" "sleep 1s" \
+	"send info $GATT_ADDR" "expect 00001827-0000-1000-8000-00805f9b34fb" "sleep 500ms" \
+	"send quit" "eof" >/tmp/gatt-scan.script
+timeout 60 btexpect -timeout 20s /tmp/gatt-scan.script -- bluetoothctl >$OUT/gatt-scan.txt 2>&1
+check "bluetoothd (hci0) sees GattLamp advertising the Mesh Provisioning Service (0x1827)" [ $? -eq 0 ]
+timeout 15 btmgmt -i hci0 find -l >$OUT/gatt-find.txt 2>&1
+GATT_TYPE=random
+grep -q "dev_found: $GATT_ADDR type LE Public" $OUT/gatt-find.txt && GATT_TYPE=public
+timeout 30 gatttool -i hci0 -t $GATT_TYPE -b $GATT_ADDR --characteristics >$OUT/gatt-chars.txt 2>&1
 cat $OUT/gatt-chars.txt
-check "GATT: Mesh Provisioning Data In (2ADB) and Data Out (2ADC)" sh -c "grep -q 'uuid = 00002adb-' $OUT/gatt-chars.txt && grep -q 'uuid = 00002adc-' $OUT/gatt-chars.txt"
+check "GATT ($GATT_TYPE address): Mesh Provisioning Data In (2ADB) and Data Out (2ADC)" sh -c "grep -q 'uuid = 00002adb-' $OUT/gatt-chars.txt && grep -q 'uuid = 00002adc-' $OUT/gatt-chars.txt"
+
+# meshctl's database: a provisioner node at 0077 and a network whose keys
+# meshctl generates (and writes back) on first use.
+mkdir -p $OUT/meshctl
+cat >$OUT/meshctl/local_node.json <<EOF
+{
+  "node": {
+    "IVindex": 0, "IVupdate": 0, "sequenceNumber": 0,
+    "composition": {
+      "cid": "05f1", "pid": "0001", "vid": "0001", "crpl": "000a",
+      "features": { "relay": false, "proxy": false, "friend": false, "lowPower": false },
+      "elements": [ { "elementIndex": 0, "location": "0000", "models": [ "0000", "0001", "1001" ] } ]
+    },
+    "configuration": {
+      "netKeys": [ 0 ], "appKeys": [ 1 ], "defaultTTL": 10,
+      "elements": [ { "elementIndex": 0, "unicastAddress": "0077",
+                      "models": [ { "modelId": "1001", "bind": [ 1 ] } ] } ]
+    }
+  }
+}
+EOF
+cat >$OUT/meshctl/prov_db.json <<EOF
+{
+  "IVindex": 0, "IVupdate": 0,
+  "netKeys": [ { "index": 0, "keyRefresh": 0 } ],
+  "appKeys": [ { "index": 1, "boundNetKey": 0 } ],
+  "provisioners": [ { "provisionerName": "mesh.sh", "unicastAddress": "0077",
+                      "allocatedUnicastRange": [ { "lowAddress": "0100", "highAddress": "7fff" } ] } ],
+  "nodes": []
+}
+EOF
+printf '%s\n' "expect Controller 00:AA:01:00:00:01" \
+	"send select 00:AA:01:00:00:01" \
+	"send discover-unprovisioned on" \
+	"expect (?i)Device UUID: $GATT_UUID" \
+	"send provision $GATT_UUID" \
+	"expect Enter key \\(hex number\\)" \
+	"send $GATT_OOB" \
+	"capture ADDR Provision success. Assigned Primary Unicast ([0-9a-f]{4})" \
+	"sleep 1s" "send quit" "eof" >/tmp/meshctl.script
+timeout 120 btexpect -timeout 40s /tmp/meshctl.script -- meshctl --config $OUT/meshctl >$OUT/meshctl.txt 2>&1
+check "meshctl provisions GattLamp over PB-GATT (static OOB)" [ $? -eq 0 ]
+tr -d '\033' <$OUT/meshctl.txt | sed 's/\[[0-9;]*m//g' >$OUT/meshctl.clean.txt
+check "meshctl saved GattLamp in its prov_db.json" grep -qi "$GATT_UUID" $OUT/meshctl/prov_db.json
+echo "   $(elapsed) s so far"
 
 echo "== the kernel's side, from btmon (decoded while hci0/hci1 exist)"
 kill $MESHD 2>/dev/null

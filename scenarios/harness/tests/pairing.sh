@@ -103,6 +103,17 @@ check "bluetoothctl remove drops the bond" [ $? -eq 0 ]
 btretry oxirepair "$(discover $DEV)" "send pair $DEV" "expect Pairing successful"
 check "pairing again after remove works" [ $? -eq 0 ]
 
+echo "== privacy: the device advertises with an RPA; BlueZ resolves it after bonding"
+ID=C0:00:00:00:00:17
+btretry private "send scan on" "capture RPA Device ([0-9A-F:]+) Private" "send scan off" "send pair \${RPA}" "expect Pairing successful" "sleep 2s" "send info $ID" "expect Paired: yes" "send disconnect $ID"
+check "pairing with a private device bonds under its identity address $ID" [ $? -eq 0 ]
+RPA1=$(sed -n 's/.*Device \([0-9A-F:]*\) Private.*/\1/p' $OUT/private.txt | head -1)
+echo "advertised as $RPA1; waiting for the device to rotate its address"
+sleep 25
+bt private2 "send connect $ID" "expect Connection successful" "sleep 2s" "send disconnect $ID"
+check "after the address rotated, bluetoothctl connect $ID finds it (the kernel resolved the new RPA with the IRK)" [ $? -eq 0 ]
+check "the device really rotated its address" sh -c "grep -q 'AddressChanged' $OUT/serve.log"
+
 echo "== the kernel's side, from btmon (decoded while hci0 exists)"
 sleep 1
 btmon -r $OUT/btmon.snoop >$OUT/btmon.txt 2>&1
