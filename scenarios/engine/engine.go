@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"blesim/hosts/meshnode"
 	"blesim/hosts/profiles"
 	"blesim/linklayer"
 	"blesim/linklayer/radio"
@@ -66,6 +67,8 @@ type Device struct {
 	Central *profiles.Central
 	// Events collects what the built-in host reported, in order.
 	Events []profiles.Event
+	// MeshEvents collects a mesh-node's or mesh-provisioner's events.
+	MeshEvents []meshnode.Event
 	// OnEvent, when set, sees each event as it happens.
 	OnEvent func(d *Device, e profiles.Event)
 	snoop   *snoop
@@ -234,7 +237,7 @@ func (w *World) addDevice(spec world.Device) (*Device, error) {
 		d.Ctrl.FromHost(pkt)
 	})
 	toController := func(h4 []byte) { down.send(append([]byte(nil), h4...)) }
-	host, central, err := newHost(log, w.Sched, toController, spec, d.emit, w.opts.CentralConfig, w.opts.StateDir)
+	host, central, err := newHost(log, w.Sched, toController, spec, d.emit, w.opts.CentralConfig, w.opts.StateDir, &d.MeshEvents)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"blesim/hosts/att"
 	"blesim/hosts/gatt"
+	"blesim/hosts/meshnode"
 	"blesim/hosts/profiles"
 	"blesim/hosts/smp"
 	"blesim/linklayer/sim"
@@ -20,7 +21,7 @@ type builtinHost interface {
 }
 
 // newHost maps a world device to its built-in host profile.
-func newHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.Device, emit func(profiles.Event), centralCfg func(world.Device) profiles.CentralConfig, stateDir string) (builtinHost, *profiles.Central, error) {
+func newHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.Device, emit func(profiles.Event), centralCfg func(world.Device) profiles.CentralConfig, stateDir string, meshEvents *[]meshnode.Event) (builtinHost, *profiles.Central, error) {
 	pc := profiles.PeripheralConfig{
 		Name:            spec.Name,
 		AddressType:     spec.AddressType,
@@ -37,6 +38,9 @@ func newHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.De
 		pc.BatteryLevel = *spec.BatteryLevel
 	}
 	switch spec.Profile {
+	case world.ProfileMeshNode, world.ProfileMeshProvisioner:
+		h, err := newMeshHost(log, s, send, spec, stateDir, meshEvents)
+		return h, nil, err
 	case world.ProfileOximeter:
 		h, err := profiles.NewOximeter(log, s, send, profiles.OximeterConfig{PeripheralConfig: pc})
 		if err != nil {

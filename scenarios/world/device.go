@@ -16,7 +16,7 @@ import (
 // Reference documents them.
 var (
 	deviceFields = []string{"name", "profile", "address", "address_type", "position", "tx_power",
-		"adv_interval", "connectable", "battery_level", "services", "security"}
+		"adv_interval", "connectable", "battery_level", "services", "security", "mesh"}
 	serviceFields        = []string{"uuid", "characteristics"}
 	characteristicFields = []string{"uuid", "properties", "value", "notify_every", "security"}
 )
@@ -72,6 +72,20 @@ func (d *decoder) device(n *yaml.Node, path string) (Device, decl) {
 	if v := m["security"].val; v != nil {
 		dv.Security = d.security(v, path+".security")
 	}
+	if v := m["mesh"].val; v != nil {
+		switch dv.Profile {
+		case ProfileMeshNode:
+			dv.Mesh = d.meshNode(v, path+".mesh")
+		case ProfileMeshProvisioner:
+			dv.Mesh = d.meshProvisioner(v, path+".mesh")
+		default:
+			d.errorf(m["mesh"].key, path+".mesh", "only the mesh-node and mesh-provisioner profiles take a mesh section")
+		}
+	} else if dv.Profile == ProfileMeshNode {
+		d.errorf(n, path, "a mesh-node needs a mesh section with at least its uuid")
+	} else if dv.Profile == ProfileMeshProvisioner {
+		dv.Mesh = Mesh{Any: true}
+	}
 	d.checkProfile(&dv, m, path)
 	return dv, dc
 }
@@ -118,6 +132,13 @@ func (d *decoder) checkProfile(dv *Device, m map[string]field, path string) {
 		for _, f := range []string{"adv_interval", "connectable", "battery_level", "security"} {
 			if k := given(f); k != nil {
 				d.errorf(k, path+"."+f, "the central profile does not advertise or serve GATT; remove %s", f)
+			}
+		}
+	}
+	if dv.Profile == ProfileMeshNode || dv.Profile == ProfileMeshProvisioner {
+		for _, f := range []string{"connectable", "battery_level", "security"} {
+			if k := given(f); k != nil {
+				d.errorf(k, path+"."+f, "the %s profile does not take %s (mesh security comes from the provisioning OOB fields)", dv.Profile, f)
 			}
 		}
 	}

@@ -134,6 +134,7 @@ profile.
                  declare service 180F.
   services       generic profile only: the GATT services to serve (below).
   security       pairing and bonding (below).
+  mesh           mesh-node and mesh-provisioner only (below).
 
 The central profile does not advertise or serve GATT: adv_interval,
 connectable, battery_level and security are errors on it.
@@ -170,6 +171,44 @@ section a device pairs Just Works, bonds, prefers Secure Connections.
                      STATE_DIR/NAME.bonds.json (serve --state-dir).
   rpa_rotate         advertise with a resolvable private address from the
                      device's IRK, renewed at this period (1s to 24h).
+
+MESH (mesh-node and mesh-provisioner)
+
+A mesh-node is an unprovisioned Bluetooth Mesh device (Mesh Protocol v1.1):
+it sends Unprovisioned Device beacons, can be provisioned over PB-ADV and/or
+PB-GATT with any OOB method, then runs as a node with a Configuration Server
+and a Generic OnOff Server on each element. A mesh-provisioner provisions the
+devices it hears (or only its targets), then adds an AppKey and binds it.
+
+mesh-node:
+  uuid            required. The 16-byte Device UUID as 32 hex digits
+                  (dashes allowed).
+  bearers         list of pb-adv, pb-gatt; default [pb-adv].
+  oob_info        the beacon's 16-bit OOB Information; default 0.
+  uri             a URI whose hash the beacon carries.
+  elements        1 to 16; default 1.
+  static_oob      the static OOB value ("hex:..." or text, up to 32 bytes).
+  public_key_oob  true: the device's public key is given out of band.
+  private_key     with public_key_oob: a fixed P-256 private key, 32 bytes
+                  in hex.
+  output_oob      {size: 1..8, actions: [blink, beep, vibrate, numeric,
+                  alphanumeric]}: the device shows a value the provisioner's
+                  user enters.
+  input_oob       {size: 1..8, actions: [push, twist, numeric,
+                  alphanumeric]}: the provisioner shows, the device's user
+                  enters it (blesim ctl NAME passkey VALUE).
+  state_file      where the node keeps its keys, address and sequence
+                  number; default STATE_DIR/NAME.mesh.json.
+
+mesh-provisioner:
+  net_key, app_key  16 bytes in hex; default random.
+  iv_index          default 0.
+  address           the provisioner's unicast address; default 1.
+  targets           list of {uuid, static_oob, public_key (64 bytes hex)}.
+  any               provision every device heard; default true without
+                    targets.
+  pb_gatt           also provision over PB-GATT.
+  state_file        default STATE_DIR/NAME.mesh.json.
 
 SERVICES (generic devices)
 
@@ -224,6 +263,10 @@ PROFILES
       ` + summaryHeartRate + `
   central
       ` + summaryCentral + `
+  mesh-node
+      ` + summaryMeshNode + `
+  mesh-provisioner
+      ` + summaryMeshProv + `
 
 EXAMPLE
 

@@ -67,6 +67,7 @@ type Device struct {
 	BatteryLevel *uint8          // percent; nil when the file gives none
 	Services     []Service       // GATT services (generic profile only)
 	Security     Security        // pairing and bonding (peripherals)
+	Mesh         Mesh            // mesh-node and mesh-provisioner profiles
 	Line         int             // line of the device in the world file
 }
 
@@ -125,6 +126,11 @@ const (
 	ProfileOximeter  = "oximeter"
 	ProfileHeartRate = "heart-rate"
 	ProfileCentral   = "central"
+	// ProfileMeshNode is an unprovisioned Bluetooth Mesh device that
+	// becomes a node (Config Server, Generic OnOff Server).
+	ProfileMeshNode = "mesh-node"
+	// ProfileMeshProvisioner provisions and configures mesh nodes.
+	ProfileMeshProvisioner = "mesh-provisioner"
 )
 
 // One-line profile summaries, shared by Profiles and Reference.
@@ -133,6 +139,8 @@ const (
 	summaryOximeter  = "Pulse Oximeter Service 0x1822: PLX Spot-Check (indicate), PLX Continuous (notify), PLX Features (read); Battery; Device Information"
 	summaryHeartRate = "Heart Rate Service 0x180D: Heart Rate Measurement (notify); Battery; Device Information"
 	summaryCentral   = "built-in central that scans, connects to the peripherals it finds and reads their GATT databases"
+	summaryMeshNode  = "unprovisioned Bluetooth Mesh device (beacons, PB-ADV and/or PB-GATT, every OOB method) that becomes a node with a Config Server and a Generic OnOff Server"
+	summaryMeshProv  = "built-in mesh provisioner: provisions the devices it hears, then adds an AppKey and binds it to their Generic OnOff Servers"
 )
 
 // ProfileInfo names a device profile and says what it does.
@@ -147,6 +155,8 @@ var Profiles = []ProfileInfo{
 	{ProfileOximeter, summaryOximeter},
 	{ProfileHeartRate, summaryHeartRate},
 	{ProfileCentral, summaryCentral},
+	{ProfileMeshNode, summaryMeshNode},
+	{ProfileMeshProvisioner, summaryMeshProv},
 }
 
 // profileNames returns the names in Profiles.

@@ -14,6 +14,8 @@
 //	sleep DURATION     wait, e.g. 500ms
 //	capture NAME REGEXP  wait for REGEXP with one group and export it as ${NAME} for later lines
 //	shell COMMAND      run COMMAND with /bin/sh (after ${NAME} expansion); fail if it fails
+//	eof                wait until the program exits (e.g. after "send quit"), so it is
+//	                   not killed in the middle of what it does on the way out
 //
 // The transcript goes to stdout. The exit status is 0 when every line
 // succeeded, 1 when an expect timed out (the line and the recent output are
@@ -84,6 +86,10 @@ func run() int {
 			if _, err := io.WriteString(ptm, text+"\r"); err != nil {
 				return fail(l, "cannot type: "+err.Error(), out)
 			}
+		case "eof":
+			if !out.waitDone(*timeout) {
+				return fail(l, fmt.Sprintf("still running after %v", *timeout), out)
+			}
 		case "sleep":
 			d, err := time.ParseDuration(text)
 			if err != nil {
@@ -123,7 +129,7 @@ func run() int {
 				return fail(l, "command failed: "+err.Error(), out)
 			}
 		default:
-			return fail(l, "unknown verb (send, expect, expect-not, sleep, capture, shell)", out)
+			return fail(l, "unknown verb (send, expect, expect-not, sleep, capture, shell, eof)", out)
 		}
 	}
 	return 0
@@ -229,6 +235,24 @@ func (s *screen) wait(re *regexp.Regexp, d time.Duration) ([][]byte, bool) {
 		s.mu.Unlock()
 		if done || time.Now().After(deadline) {
 			return nil, false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitDone waits until the program's side of the pty is closed (it
+// exited), at most d.
+func (s *screen) waitDone(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		s.mu.Lock()
+		done := s.done
+		s.mu.Unlock()
+		if done {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

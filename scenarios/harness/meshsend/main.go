@@ -117,14 +117,15 @@ func run(args []string) int {
 	return 0
 }
 
-// parseToken reads the token as mesh-cfgclient prints it: the 8 bytes of
-// the uint64 in memory order (little-endian).
+// parseToken reads the token as mesh-cfgclient prints it and stores it:
+// the node's 8 token octets, which bluetooth-meshd passes on D-Bus as a
+// big-endian uint64 (node.c match_token: l_get_be64(node->token)).
 func parseToken(s string) (uint64, error) {
 	b, err := hex.DecodeString(s)
 	if err != nil || len(b) != 8 {
 		return 0, fmt.Errorf("bad token %q: want 16 hex digits", s)
 	}
-	return binary.LittleEndian.Uint64(b), nil
+	return binary.BigEndian.Uint64(b), nil
 }
 
 // handle answers bluetooth-meshd's calls: the object tree (the same

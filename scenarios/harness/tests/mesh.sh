@@ -82,7 +82,7 @@ cfg() {
 	printf '%s\n' "$@" "sleep 500ms" "send quit" "eof" >/tmp/$name.script
 	timeout 240 btexpect -timeout $to /tmp/$name.script -- mesh-cfgclient --config $CFG >$OUT/$name.txt 2>&1
 	rc=$?
-	tr -d '\033' <$OUT/$name.txt | sed 's/\[[0-9;]*m//g' >$OUT/$name.clean.txt
+	tr -d '\033' <$OUT/$name.txt | sed 's/\[[0-9][0-9;]*m//g' >$OUT/$name.clean.txt
 	return $rc
 }
 # saved ADDR: mesh-cfgclient's database has the node at ADDR.
@@ -260,8 +260,9 @@ cat >$OUT/meshctl/prov_db.json <<EOF
   "nodes": []
 }
 EOF
-printf '%s\n' "expect Controller 00:AA:01:00:00:01" \
+printf '%s\n' 'expect \[meshctl\]#' \
 	"send select 00:AA:01:00:00:01" \
+	"sleep 500ms" \
 	"send discover-unprovisioned on" \
 	"expect (?i)Device UUID: $GATT_UUID" \
 	"send provision $GATT_UUID" \
@@ -271,7 +272,7 @@ printf '%s\n' "expect Controller 00:AA:01:00:00:01" \
 	"sleep 1s" "send quit" "eof" >/tmp/meshctl.script
 timeout 120 btexpect -timeout 40s /tmp/meshctl.script -- meshctl --config $OUT/meshctl >$OUT/meshctl.txt 2>&1
 check "meshctl provisions GattLamp over PB-GATT (static OOB)" [ $? -eq 0 ]
-tr -d '\033' <$OUT/meshctl.txt | sed 's/\[[0-9;]*m//g' >$OUT/meshctl.clean.txt
+tr -d '\033' <$OUT/meshctl.txt | sed 's/\[[0-9][0-9;]*m//g' >$OUT/meshctl.clean.txt
 check "meshctl saved GattLamp in its prov_db.json" grep -qi "$GATT_UUID" $OUT/meshctl/prov_db.json
 echo "   $(elapsed) s so far"
 

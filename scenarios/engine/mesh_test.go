@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"blesim/hosts/meshnode"
+	"blesim/linklayer/sim"
+	"blesim/scenarios/world"
+)
+
+const meshWorld = `seed: 9
+devices:
+  - name: Hub
+    profile: mesh-provisioner
+    mesh:
+      targets:
+        - uuid: "00112233445566778899aabbccddeeff"
+          static_oob: "hex:000102030405060708090a0b0c0d0e0f"
+  - name: Lamp
+    profile: mesh-node
+    position: [2, 0]
+    mesh:
+      uuid: "00112233-4455-6677-8899-aabbccddeeff"
+      static_oob: "hex:000102030405060708090a0b0c0d0e0f"
+`
+
+// TestMeshThroughControllers: the built-in provisioner provisions (static
+// OOB) and configures a node over PB-ADV through real virtual controllers
+// on the simulated air, then switches its Generic OnOff Server on.
+func TestMeshThroughControllers(t *testing.T) {
+	w, err := world.Parse("mesh.yaml", []byte(meshWorld))
+	require.NoError(t, err)
+	ew, err := Build(w, Options{Log: zaptest.NewLogger(t), StateDir: t.TempDir()})
+	require.NoError(t, err)
+	defer ew.Close()
+	ew.Start()
+	hub, lamp := ew.Device("Hub"), ew.Device("Lamp")
+	has := func(d *Device, match func(meshnode.Event) bool) bool {
+		for _, e := range d.MeshEvents {
+			if match(e) {
+				return true
+			}
+		}
+		return false
+	}
+	configured := func(e meshnode.Event) bool { _, ok := e.(meshnode.NodeConfigured); return ok }
+	ew.Sched.RunWhile(sim.Time(60*sim.Second), func() bool { return !has(hub, configured) })
+	require.True(t, has(hub, configured), "hub events: %v", hub.MeshEvents)
+	var prov meshnode.Provisioned
+	require.True(t, has(lamp, func(e meshnode.Event) bool {
+		p, ok := e.(meshnode.Provisioned)
+		prov = p
+		return ok
+	}), "lamp events: %v", lamp.MeshEvents)
+	require.Equal(t, "A1B2", prov.Route, "no OOB public key, static OOB")
+
+	p := hub.Host.(*meshnode.Provisioner)
+	acked := false
+	p.SetOnOff(prov.Address, true, func(ok bool, err error) { acked = ok && err == nil })
+	ew.Sched.RunWhile(ew.Sched.Now().Add(10*sim.Second), func() bool { return !acked })
+	require.True(t, acked, "the OnOff Set was acknowledged")
+	require.True(t, has(lamp, func(e meshnode.Event) bool { c, ok := e.(meshnode.OnOffChanged); return ok && c.On }))
+}
