@@ -158,8 +158,6 @@ section a device pairs Just Works, bonds, prefers Secure Connections.
                      on a label or QR code. Without it each Passkey Entry
                      uses a random passkey, shown in the log.
   oob_legacy_tk      16 bytes as 32 hex digits: the legacy OOB temporary key.
-  oob_sc_random      16 bytes as 32 hex digits: the device's LE Secure
-                     Connections OOB random value r.
   min_key_size       7 to 16 bytes; default 7.
   security_request   true or false; default false: send a Security Request
                      when a central connects.

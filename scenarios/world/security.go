@@ -26,9 +26,8 @@ type Security struct {
 	// or QR code in products); nil: a random passkey each time, shown in
 	// the log.
 	Passkey *uint32
-	// OOBLegacyTK is the 16-byte legacy OOB temporary key; OOBSCRandom the
-	// device's 16-byte LE Secure Connections OOB random value r.
-	OOBLegacyTK, OOBSCRandom []byte
+	// OOBLegacyTK is the 16-byte legacy OOB temporary key.
+	OOBLegacyTK []byte
 	// MinKeySize is the smallest encryption key size accepted, 7..16.
 	MinKeySize int
 	// SecurityRequest: send an SMP Security Request when connected.
@@ -55,7 +54,7 @@ var SCModes = []string{"prefer", "only", "legacy"}
 var CharSecurity = []string{"none", "encrypted", "authenticated", "authorized"}
 
 var securityFields = []string{"io_capability", "bonding", "mitm", "secure_connections", "passkey",
-	"oob_legacy_tk", "oob_sc_random", "min_key_size", "security_request", "forget_keys_after",
+	"oob_legacy_tk", "min_key_size", "security_request", "forget_keys_after",
 	"bond_file", "rpa_rotate"}
 
 // DefaultSecurity is a device's security without a security section.
@@ -91,7 +90,6 @@ func (d *decoder) security(n *yaml.Node, path string) Security {
 		}
 	}
 	s.OOBLegacyTK = d.key16(m["oob_legacy_tk"].val, path+".oob_legacy_tk")
-	s.OOBSCRandom = d.key16(m["oob_sc_random"].val, path+".oob_sc_random")
 	if v := m["min_key_size"].val; v != nil {
 		if k, ok := d.integer(v, path+".min_key_size", "a key size in bytes", 7, 16); ok {
 			s.MinKeySize = int(k)
@@ -111,7 +109,7 @@ func (d *decoder) security(n *yaml.Node, path string) Security {
 	if k := m["passkey"].key; k != nil && s.IOCapability == "no-input-no-output" {
 		d.errorf(k, path+".passkey", "a device with io_capability no-input-no-output cannot show or take a passkey; set io_capability: display-only (the passkey is printed on the device) or keyboard-display")
 	}
-	if k := m["mitm"].key; k != nil && s.MITM && s.IOCapability == "no-input-no-output" && s.OOBLegacyTK == nil && s.OOBSCRandom == nil {
+	if k := m["mitm"].key; k != nil && s.MITM && s.IOCapability == "no-input-no-output" && s.OOBLegacyTK == nil {
 		d.errorf(k, path+".mitm", "MITM protection needs a passkey, numeric comparison or OOB data, but io_capability is no-input-no-output and no OOB data is given: every pairing would fail")
 	}
 	return s
