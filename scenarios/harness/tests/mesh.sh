@@ -47,7 +47,8 @@ STATIC_OOB=00112233445566778899aabbccddeeff
 # add-adv): meshd must hear it whatever the state of blesim's nodes.
 PROBE_UUID=feedface000040008000000000000001
 CFG=$OUT/meshcfg/config_db.json
-mkdir -p $OUT/meshcfg /var/lib/bluetooth/mesh
+# $OUT/state: the nodes' state files (serve --state-dir).
+mkdir -p $OUT/meshcfg $OUT/state /var/lib/bluetooth/mesh
 upper() { echo "$1" | tr a-f A-F; }
 
 # MESH_WORLD overrides the world (e.g. one without nodes, to try the
@@ -59,6 +60,11 @@ blesim serve $WORLD --vhci 2 --trace-dir $OUT/traces --pcap $OUT/air.pcap \
 SERVE=$!
 for i in $(seq 1 100); do grep -q '^ready:' $OUT/serve.log && break; sleep 0.2; done
 check "serve is ready with two controllers" grep -qx 'ready: hci0 hci1' $OUT/serve.log
+if ! grep -qx 'ready: hci0 hci1' $OUT/serve.log; then
+	tail -20 $OUT/serve.log
+	echo "== blesim serve did not start: nothing else can run"
+	exit 1
+fi
 sleep 1
 
 echo "== bluetooth-meshd --io auto:hci1 (the kernel's MGMT mesh interface)"
@@ -269,11 +275,13 @@ printf '%s\n' 'expect \[meshctl\]#' \
 	"expect Enter key \\(hex number\\)" \
 	"send $GATT_OOB" \
 	"capture ADDR Provision success. Assigned Primary Unicast ([0-9a-f]{4})" \
+	"shell echo \${ADDR} >$OUT/meshctl/gattlamp.addr" \
 	"sleep 1s" "send quit" "eof" >/tmp/meshctl.script
 timeout 120 btexpect -timeout 40s /tmp/meshctl.script -- meshctl --config $OUT/meshctl >$OUT/meshctl.txt 2>&1
 check "meshctl provisions GattLamp over PB-GATT (static OOB)" [ $? -eq 0 ]
 tr -d '\033' <$OUT/meshctl.txt | sed 's/\[[0-9][0-9;]*m//g' >$OUT/meshctl.clean.txt
-check "meshctl saved GattLamp in its prov_db.json" grep -qi "$GATT_UUID" $OUT/meshctl/prov_db.json
+GATTLAMP=$(cat $OUT/meshctl/gattlamp.addr 2>/dev/null)
+check "meshctl saved GattLamp (${GATTLAMP:-none}) in its prov_db.json" grep -q "\"unicastAddress\":\"${GATTLAMP:-none}\"" $OUT/meshctl/prov_db.json
 echo "   $(elapsed) s so far"
 
 echo "== the kernel's side, from btmon (decoded while hci0/hci1 exist)"
