@@ -10,6 +10,22 @@
 //	         (§5.2.1, §5.3)
 //	pbgatt   PB-GATT: the Mesh Provisioning Service and proxy SAR
 //	         (§5.2.2, §6.3, §7.1)
+//	network  the network layer: network PDUs, message cache, relay, IV
+//	         Index and IV Update, Secure Network beacons (§3.4, §3.10.4,
+//	         §3.11.5)
+//	transport  lower transport (segmentation, reassembly, acknowledgments,
+//	         SAR timers) and upper transport security (§3.5, §3.6)
+//	access   opcodes, access messages, model IDs, Composition Data (§3.7,
+//	         §4.2.2)
+//	store    the node's state file: keys, addresses, SEQ reserve, IV
+//	         Index, replay protection list (written atomically)
+//	stack    a node: the layers above wired to its state, elements and
+//	         models, sending and dispatching access messages
+//	config   Configuration Server and Client (§4.4.1, §4.4.2)
+//	generic  Generic OnOff Server and Client (Mesh Model §3.2.1, §3.3.1)
+//
+// The built-in mesh hosts that drive a controller over HCI (an
+// unprovisioned node, a provisioner) are in hosts/meshnode.
 //
 // Everything runs on the simulation goroutine, in virtual time, with
 // randomness from an injected io.Reader; RandReader adapts the scheduler's

@@ -2,6 +2,8 @@ package meshnode
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -211,4 +213,33 @@ func TestWrongStaticOOB(t *testing.T) {
 	require.Equal(t, maxAttempts, count[ProvisioningFailed](a.pev))
 	f, _ := find[ProvisioningFailed](a.nev[0])
 	require.Equal(t, prov.ConfirmationFailed, f.Code)
+}
+
+// TestNodeResetAndReprovision: Node Reset over the network makes the
+// node an unprovisioned device again (its state file deleted); it beacons,
+// and the provisioner (Any) provisions it again, at a new address.
+func TestNodeResetAndReprovision(t *testing.T) {
+	log := quiet(t)
+	a := newAirNet(t, log, ProvisionerConfig{Any: true})
+	path := filepath.Join(t.TempDir(), "n.json")
+	n := a.add(log, NodeConfig{UUID: uuidOf(3), StatePath: path})
+	a.start()
+	a.sched.RunWhile(sim.Time(60*sim.Second), func() bool { return a.configured() < 1 })
+	require.Equal(t, 1, a.configured())
+	first := n.Address()
+	_, err := os.Stat(path)
+	require.NoError(t, err)
+
+	done := false
+	a.p.Config.NodeReset(first, 0, func(err error) { require.NoError(t, err); done = true })
+	a.sched.RunWhile(a.sched.Now().Add(30*sim.Second), func() bool { return !done })
+	require.True(t, done)
+	a.sched.RunWhile(a.sched.Now().Add(60*sim.Second), func() bool { return a.configured() < 2 })
+	require.Equal(t, 2, a.configured())
+	require.Equal(t, 1, count[Reset](a.nev[0]))
+	require.True(t, n.Provisioned())
+	require.NotEqual(t, first, n.Address())
+	st, err := os.Stat(path)
+	require.NoError(t, err, "a new state file for the new provisioning")
+	require.NotZero(t, st.Size())
 }

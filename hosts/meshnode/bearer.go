@@ -1,6 +1,8 @@
 package meshnode
 
 import (
+	"bytes"
+
 	"go.uber.org/zap"
 
 	"blesim/hosts/hcihost"
@@ -49,8 +51,9 @@ type AdvBearer struct {
 	hold    *sim.Timer
 	started bool
 
-	// Sent counts the PDUs advertised.
-	Sent int
+	// Sent counts the PDUs advertised; Dropped the repeats of a PDU
+	// still queued.
+	Sent, Dropped int
 }
 
 // NewAdvBearer makes the bearer; Start it once the host is brought up.
@@ -109,10 +112,20 @@ func (b *AdvBearer) Start(done func(error)) {
 }
 
 // Send queues one AD structure (advertising data of at most 31 octets).
+// A PDU already waiting in the queue is not queued twice: the layers
+// above retransmit on timers (PB-ADV transactions every 500 ms), and a
+// bearer that sends about a dozen PDUs a second must not let those
+// repeats pile up.
 func (b *AdvBearer) Send(ad []byte) {
 	if len(ad) > 31 {
 		b.log.Warn("AD structure too long for legacy advertising", zap.Int("len", len(ad)))
 		return
+	}
+	for _, q := range b.queue {
+		if bytes.Equal(q, ad) {
+			b.Dropped++
+			return
+		}
 	}
 	b.queue = append(b.queue, append([]byte(nil), ad...))
 	if !b.busy && b.started {

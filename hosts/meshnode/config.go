@@ -17,6 +17,22 @@
 // The same Node and Provisioner run on any advertising bearer
 // (NewNodeOnBearer, NewProvisionerOnBearer) — the in-memory pbadv.Air of
 // the benchmarks, for instance.
+//
+// Wiring, as for the other built-in hosts:
+//
+//	node, err := meshnode.NewNode(log, sched, nodeSend, meshnode.NodeConfig{
+//		Name: "lamp", UUID: uuid, PBADV: true, StaticOOB: []byte("secret"),
+//		StatePath: "lamp.json"})
+//	node.OnEvent = func(e meshnode.Event) { log.Info("lamp", zap.Any("event", e)) }
+//	prov, err := meshnode.NewProvisioner(log, sched, provSend, meshnode.ProvisionerConfig{
+//		NetKey: netKey, AppKey: appKey,
+//		Targets: []meshnode.Target{{UUID: uuid, StaticOOB: []byte("secret")}}})
+//	// nodeSend/provSend pass H4 packets to each controller; the wiring
+//	// delivers controller → host packets to node.Receive / prov.Receive.
+//	node.Start()
+//	prov.Start()
+//	sched.RunFor(30 * sim.Second) // provisioned, AppKey added and bound
+//	prov.SetOnOff(node.Address(), true, nil)
 package meshnode
 
 import (
@@ -150,6 +166,12 @@ type ProvisionerConfig struct {
 	// OOB, or output/input OOB through the OOB events).
 	Targets []Target
 	Any     bool
+	// PBGATT makes the provisioner also connect to devices advertising
+	// the Mesh Provisioning Service and provision them over PB-GATT (one
+	// connection at a time; a device offering both bearers is then
+	// provisioned over PB-GATT). Configuration still goes over the
+	// advertising bearer.
+	PBGATT bool
 	// Parallel is how many devices are provisioned at a time (default 4).
 	Parallel int
 	// NoConfigure skips the configuration after provisioning. Otherwise

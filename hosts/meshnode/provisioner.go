@@ -21,8 +21,11 @@ import (
 )
 
 // maxAttempts is how many times the provisioner tries a device before it
-// gives up on it.
-const maxAttempts = 3
+// gives up on it; RetryDelay is the pause before the next attempt.
+const (
+	maxAttempts = 3
+	RetryDelay  = 2 * sim.Second
+)
 
 // ProvisionedNode is a node the provisioner provisioned.
 type ProvisionedNode struct {
@@ -62,6 +65,7 @@ type Provisioner struct {
 	active   map[[16]byte]bool
 	nodes    []*ProvisionedNode
 	prompts  map[[16]byte]func(prov.OOBValue)
+	wanted   map[[16]byte]bool // queued with Provision
 	nextAddr uint16
 	hci      *provHCI
 	started  bool
@@ -92,7 +96,7 @@ func NewProvisionerOnBearer(log *zap.Logger, sched *sim.Scheduler, b pbadv.Beare
 	}
 	p := &Provisioner{log: log, sched: sched, cfg: cfg, bearer: b, rand: mesh.RandReader(sched.Rand()),
 		seen: map[[16]byte]bool{}, attempts: map[[16]byte]int{}, active: map[[16]byte]bool{},
-		prompts: map[[16]byte]func(prov.OOBValue){}, nextAddr: cfg.FirstAddress}
+		prompts: map[[16]byte]func(prov.OOBValue){}, wanted: map[[16]byte]bool{}, nextAddr: cfg.FirstAddress}
 	var err error
 	p.Stack, err = stack.New(stack.Config{Log: log.Named("stack"), Sched: sched, Send: b.Send, CRPL: 0x7FFF,
 		StatePath: cfg.StatePath, Beacon: true, Company: 0x05F1})
@@ -158,7 +162,7 @@ func (p *Provisioner) target(uuid [16]byte) (Target, bool) {
 			return t, true
 		}
 	}
-	return Target{UUID: uuid}, p.cfg.Any
+	return Target{UUID: uuid}, p.cfg.Any || p.wanted[uuid]
 }
 
 func (p *Provisioner) node(uuid [16]byte) *ProvisionedNode {
@@ -170,19 +174,28 @@ func (p *Provisioner) node(uuid [16]byte) *ProvisionedNode {
 	return nil
 }
 
-// beacon handles an Unprovisioned Device beacon.
-func (p *Provisioner) beacon(b beacon.Unprovisioned) {
-	if !p.seen[b.UUID] {
-		p.seen[b.UUID] = true
-		p.emit(DeviceDiscovered{UUID: b.UUID, OOBInfo: uint16(b.OOB), URIHash: b.URIHash})
+// discovered reports a device the first time it is heard and queues it
+// when it is wanted.
+func (p *Provisioner) discovered(uuid [16]byte, oob uint16, hash *[4]byte) {
+	if !p.seen[uuid] {
+		p.seen[uuid] = true
+		p.emit(DeviceDiscovered{UUID: uuid, OOBInfo: oob, URIHash: hash})
 	}
 	if !p.started {
 		return
 	}
-	if _, ok := p.target(b.UUID); ok && p.want(b.UUID) {
-		p.queue = append(p.queue, b.UUID)
+	if _, ok := p.target(uuid); ok && p.want(uuid) {
+		p.queue = append(p.queue, uuid)
 		p.pump()
 	}
+}
+
+// beacon handles an Unprovisioned Device beacon.
+func (p *Provisioner) beacon(b beacon.Unprovisioned) {
+	if p.hci != nil && p.hci.gatt != nil && p.hci.gatt.has(b.UUID) {
+		return // provisioned over PB-GATT
+	}
+	p.discovered(b.UUID, uint16(b.OOB), b.URIHash)
 }
 
 // want reports whether a device should be queued for provisioning: not
@@ -202,6 +215,7 @@ func (p *Provisioner) want(uuid [16]byte) bool {
 // Provision queues the device with uuid (its beacon need not have been
 // heard: the link is opened by UUID).
 func (p *Provisioner) Provision(uuid [16]byte) {
+	p.wanted[uuid] = true
 	if p.want(uuid) {
 		p.queue = append(p.queue, uuid)
 		p.pump()
@@ -216,10 +230,16 @@ func (p *Provisioner) pump() {
 	}
 }
 
-// start opens a PB-ADV link to the device and runs the provisioning
-// protocol on it.
+// start provisions a device: over PB-GATT when the provisioner uses it
+// and the device advertises the Mesh Provisioning Service, else over a
+// PB-ADV link.
 func (p *Provisioner) start(uuid [16]byte) {
-	t, _ := p.target(uuid)
+	if p.hci != nil && p.hci.gatt != nil && p.hci.gatt.has(uuid) {
+		p.active[uuid] = true
+		p.attempts[uuid]++
+		p.hci.gatt.provision(uuid)
+		return
+	}
 	l, err := p.pb.Open(uuid)
 	if err != nil {
 		p.emit(ProvisioningFailed{UUID: uuid, Code: prov.UnexpectedError, Err: err})
@@ -227,9 +247,17 @@ func (p *Provisioner) start(uuid [16]byte) {
 	}
 	p.active[uuid] = true
 	p.attempts[uuid]++
+	p.emit(LinkOpened{UUID: uuid, Bearer: "PB-ADV"})
+	l.SetHandler(p.prov.Open(l, p.provTarget(uuid, "PB-ADV")))
+}
+
+// provTarget is what the provisioning protocol needs for a device: its
+// OOB data, the prompts, the address assignment and the outcome.
+func (p *Provisioner) provTarget(uuid [16]byte, bearer string) prov.Target {
+	t, _ := p.target(uuid)
 	pt := prov.Target{Attention: p.cfg.Attention, DevicePublicKey: t.PublicKey, StaticOOB: t.StaticOOB,
 		Data: func(elements uint8) (prov.Data, error) { return p.assign(elements) },
-		Done: func(r prov.Result) { p.done(uuid, r) }}
+		Done: func(r prov.Result) { p.done(uuid, bearer, r) }}
 	if t.Output || p.cfg.Any {
 		pt.Prompt = func(a prov.OutputAction, size uint8, enter func(prov.OOBValue)) {
 			p.prompts[uuid] = enter
@@ -239,8 +267,7 @@ func (p *Provisioner) start(uuid [16]byte) {
 	if t.Input || p.cfg.Any {
 		pt.Show = func(a prov.InputAction, v prov.OOBValue) { p.emit(OOBShow{UUID: uuid, Action: a, Value: v}) }
 	}
-	p.emit(LinkOpened{UUID: uuid, Bearer: "PB-ADV"})
-	l.SetHandler(p.prov.Open(l, pt))
+	return pt
 }
 
 // assign gives the device consecutive unicast addresses for its elements.
@@ -266,13 +293,20 @@ func (p *Provisioner) Enter(uuid [16]byte, v prov.OOBValue) error {
 	return nil
 }
 
-func (p *Provisioner) done(uuid [16]byte, r prov.Result) {
+func (p *Provisioner) done(uuid [16]byte, bearer string, r prov.Result) {
 	delete(p.active, uuid)
 	delete(p.prompts, uuid)
 	defer p.pump()
 	if r.Err != nil {
 		p.log.Info("provisioning failed", zap.String("uuid", fmt.Sprintf("%x", uuid)), zap.Error(r.Err))
 		p.emit(ProvisioningFailed{UUID: uuid, Code: prov.CodeOf(r.Err), Err: r.Err})
+		// Try again after a pause (the device beacons again too).
+		p.sched.After(RetryDelay, func() {
+			if _, ok := p.target(uuid); ok && p.want(uuid) {
+				p.queue = append(p.queue, uuid)
+				p.pump()
+			}
+		})
 		return
 	}
 	n := &ProvisionedNode{UUID: uuid, Address: r.Data.Address, Elements: int(r.Capabilities.Elements),
@@ -280,7 +314,7 @@ func (p *Provisioner) done(uuid [16]byte, r prov.Result) {
 	p.nodes = append(p.nodes, n)
 	p.Stack.AddRemote(store.Remote{Address: n.Address, Elements: n.Elements, DevKey: n.DevKey, UUID: uuid})
 	p.emit(Provisioned{UUID: uuid, Address: n.Address, Elements: n.Elements, NetKeyIndex: r.Data.KeyIndex,
-		IVIndex: r.Data.IVIndex, Bearer: "PB-ADV", Route: n.Route, Algorithm: r.Start.Algorithm})
+		IVIndex: r.Data.IVIndex, Bearer: bearer, Route: n.Route, Algorithm: r.Start.Algorithm})
 	if !p.cfg.NoConfigure {
 		p.configure(n)
 	}

@@ -12,6 +12,7 @@ import (
 type provHCI struct {
 	Host   *hcihost.Host
 	Bearer *AdvBearer
+	gatt   *gattProv // PB-GATT (ProvisionerConfig.PBGATT)
 }
 
 // NewProvisioner creates the built-in provisioner on its own virtual
@@ -29,6 +30,10 @@ func NewProvisioner(log *zap.Logger, sched *sim.Scheduler, send func(h4 []byte),
 	}
 	p.hci = &provHCI{Host: h, Bearer: b}
 	b.OnReceive = p.ReceiveAD
+	if cfg.PBGATT {
+		p.hci.gatt = newGattProv(p, h)
+		b.OnReport = p.hci.gatt.report
+	}
 	return p, nil
 }
 

@@ -88,15 +88,22 @@ func (c *NetworkCipher) seal(ivIndex uint32, h NetworkHeader, transport []byte, 
 
 // Decrypt is DecryptNetworkPDU with these credentials.
 func (c *NetworkCipher) Decrypt(ivIndex uint32, pdu []byte) (NetworkHeader, []byte, error) {
-	return c.open(ivIndex, pdu, false)
+	return c.open(nil, ivIndex, pdu, false)
+}
+
+// DecryptTo is Decrypt writing the transport PDU into buf's storage
+// (when it has the capacity, MaxNetworkPDULen octets) instead of a new
+// slice: the network layer decrypts every PDU it hears.
+func (c *NetworkCipher) DecryptTo(buf []byte, ivIndex uint32, pdu []byte) (NetworkHeader, []byte, error) {
+	return c.open(buf[:0], ivIndex, pdu, false)
 }
 
 // DecryptProxy is DecryptProxyPDU with these credentials.
 func (c *NetworkCipher) DecryptProxy(ivIndex uint32, pdu []byte) (NetworkHeader, []byte, error) {
-	return c.open(ivIndex, pdu, true)
+	return c.open(nil, ivIndex, pdu, true)
 }
 
-func (c *NetworkCipher) open(ivIndex uint32, pdu []byte, proxy bool) (NetworkHeader, []byte, error) {
+func (c *NetworkCipher) open(dst []byte, ivIndex uint32, pdu []byte, proxy bool) (NetworkHeader, []byte, error) {
 	var h NetworkHeader
 	if len(pdu) < NetworkHeaderLen+1+4 || len(pdu) > MaxNetworkPDULen {
 		return h, nil, fmt.Errorf("mesh crypto: network PDU of %d octets (want %d..%d)", len(pdu), NetworkHeaderLen+1+4, MaxNetworkPDULen)
@@ -122,7 +129,10 @@ func (c *NetworkCipher) open(ivIndex uint32, pdu []byte, proxy bool) (NetworkHea
 	if proxy {
 		nonce = ProxyNonce(h.SEQ, h.SRC, ivIndex)
 	}
-	plain, err := c.aead(h.CTL).Open(make([]byte, 0, len(clear)-7-mic), nonce[:], clear[7:], nil)
+	if dst == nil {
+		dst = make([]byte, 0, len(clear)-7-mic)
+	}
+	plain, err := c.aead(h.CTL).Open(dst, nonce[:], clear[7:], nil)
 	if err != nil {
 		return h, nil, fmt.Errorf("mesh crypto: network PDU: %w", err)
 	}

@@ -1,9 +1,9 @@
 // Package generic is the Generic OnOff Server and Client models (Mesh
 // Model v1.1 §3.1.1 state, §3.2.1 messages, §3.3.1.2 server behaviour,
 // §3.4.1 client) on a mesh stack, with the transaction identifier (TID)
-// handling of §3.3.2.2.3 (a Set repeated with the same TID, source and
-// destination within 6 s is not executed again) and the optional
-// transition time and delay.
+// handling of the Set messages (§3.2.1.2: a Set repeated with the same
+// TID, source and destination within 6 s is the same transaction and is
+// not executed again) and the optional transition time and delay.
 package generic
 
 import (
@@ -22,7 +22,7 @@ const (
 )
 
 // TIDWindow is how long a (source, destination, TID) identifies one
-// transaction (Mesh Model §3.3.2.2.3).
+// transaction (Mesh Model §3.2.1.2).
 const TIDWindow = 6 * sim.Second
 
 // Set is the parameters of Generic OnOff Set and Set Unacknowledged

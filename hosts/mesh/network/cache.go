@@ -2,42 +2,77 @@ package network
 
 // cache is a set of 64-bit keys that forgets old keys: the network
 // message cache (§3.4.6.5) keeps the PDUs a node has already seen so that
-// it neither processes nor relays them twice. It holds two generations of
-// up to size/2 keys each; when the newer one fills up, the older one is
-// dropped. (Two maps and no deletions: a node tests every PDU it hears
-// against its cache, and map deletions leave tombstones that slow every
-// later lookup.)
+// it neither processes nor relays them twice. It is 4-way set-associative
+// (an array, one cache line per lookup: a node tests every PDU it hears),
+// each set replacing its oldest key.
 type cache struct {
-	cur, old map[uint64]struct{}
-	half     int
+	sets []cacheSet
+}
+
+type cacheSet struct {
+	keys [4]uint64
+	used uint8 // how many keys are valid
+	next uint8 // the slot the next key replaces once the set is full
 }
 
 func newCache(size int) *cache {
-	h := max(size/2, 1)
-	return &cache{cur: make(map[uint64]struct{}, h), old: make(map[uint64]struct{}, h), half: h}
+	n := 1
+	for n*4 < size {
+		n <<= 1
+	}
+	return &cache{sets: make([]cacheSet, n)}
+}
+
+func (c *cache) set(k uint64) *cacheSet {
+	h := k * 0x9E3779B97F4A7C15 // spread the bits (Fibonacci hashing)
+	return &c.sets[(h>>32)&uint64(len(c.sets)-1)]
 }
 
 // add inserts k and reports whether it was new.
 func (c *cache) add(k uint64) bool {
-	if c.has(k) {
-		return false
+	s := c.set(k)
+	for i := range s.used {
+		if s.keys[i] == k {
+			return false
+		}
 	}
-	if len(c.cur) >= c.half {
-		c.old, c.cur = c.cur, c.old
-		clear(c.cur)
+	if s.used < 4 {
+		s.keys[s.used] = k
+		s.used++
+		return true
 	}
-	c.cur[k] = struct{}{}
+	s.keys[s.next] = k
+	s.next = (s.next + 1) & 3
 	return true
 }
 
 // has reports whether k is cached.
 func (c *cache) has(k uint64) bool {
-	if _, ok := c.cur[k]; ok {
-		return true
+	s := c.set(k)
+	for i := range s.used {
+		if s.keys[i] == k {
+			return true
+		}
 	}
-	_, ok := c.old[k]
-	return ok
+	return false
 }
+
+// seen is a direct-mapped set of PDU hashes: one slot per hash's low
+// bits, a newer PDU taking the slot of an older one. It only saves work —
+// a PDU it forgot is decrypted again and then caught by the message cache
+// — so it needs one memory access per lookup.
+type seen struct{ slots []uint64 }
+
+func newSeen(size int) *seen {
+	n := 1
+	for n < size {
+		n <<= 1
+	}
+	return &seen{slots: make([]uint64, n)}
+}
+
+func (s *seen) has(h uint64) bool { return h != 0 && s.slots[h&uint64(len(s.slots)-1)] == h }
+func (s *seen) add(h uint64)      { s.slots[h&uint64(len(s.slots)-1)] = h }
 
 // hash is 64-bit FNV-1a of b: the cache key of a PDU as received, which
 // lets a node drop repeated transmissions before decrypting them.

@@ -27,7 +27,8 @@ type Config struct {
 	Send func(ad []byte)
 	// OnPDU receives every network PDU that is new (not in the message
 	// cache) and not from one of this node's own addresses. The lower
-	// transport decides whether it is for this node.
+	// transport decides whether it is for this node. The PDU and its
+	// Transport are only valid during the call.
 	OnPDU func(p *PDU)
 	// Own reports whether addr is the unicast address of one of this
 	// node's elements.
@@ -56,7 +57,7 @@ type Layer struct {
 	log     *zap.Logger
 	subnets []*Subnet
 	iv      IVState
-	raw     *cache // PDUs as received (before decryption)
+	raw     *seen  // PDUs as received (before decryption)
 	msgs    *cache // SRC, SEQ, IV Index of every PDU seen or sent
 
 	// Relay is the Relay state (§4.2.8): relay PDUs with TTL ≥ 2 that
@@ -68,6 +69,10 @@ type Layer struct {
 	observeT   *sim.Timer
 	beaconData map[*Subnet]*beaconTimes
 	ivDoneT    *sim.Timer
+
+	// Reused for every PDU handed to OnPDU (which must not keep them).
+	rxPDU PDU
+	rxBuf [mcrypto.MaxNetworkPDULen]byte
 
 	Stats Stats
 }
@@ -83,7 +88,7 @@ func New(cfg Config) *Layer {
 	if cfg.Own == nil {
 		cfg.Own = func(uint16) bool { return false }
 	}
-	l := &Layer{cfg: cfg, log: cfg.Log, raw: newCache(cfg.CacheSize), msgs: newCache(cfg.CacheSize),
+	l := &Layer{cfg: cfg, log: cfg.Log, raw: newSeen(cfg.CacheSize), msgs: newCache(cfg.CacheSize),
 		beaconData: map[*Subnet]*beaconTimes{}}
 	if cfg.Sched != nil {
 		l.beaconT = cfg.Sched.NewTimer(l.beaconTick)
@@ -232,7 +237,7 @@ func (l *Layer) ReceivePDU(b []byte) {
 		if s.NID() != nid {
 			continue
 		}
-		if h, tr, err = s.Cipher.Decrypt(iv, b); err == nil {
+		if h, tr, err = s.Cipher.DecryptTo(l.rxBuf[:], iv, b); err == nil {
 			sub = s
 			break
 		}
@@ -254,10 +259,12 @@ func (l *Layer) ReceivePDU(b []byte) {
 	if l.cfg.Own(h.SRC) {
 		return
 	}
-	if l.cfg.OnPDU != nil {
-		l.cfg.OnPDU(&PDU{NetworkHeader: h, IVIndex: iv, Subnet: sub, Transport: tr})
-	}
+	// Relay first: OnPDU may send (an acknowledgment), reusing rxBuf.
 	l.relay(sub, iv, h, tr)
+	if l.cfg.OnPDU != nil {
+		l.rxPDU = PDU{NetworkHeader: h, IVIndex: iv, Subnet: sub, Transport: tr}
+		l.cfg.OnPDU(&l.rxPDU)
+	}
 }
 
 // relay retransmits a PDU with TTL-1 (§3.4.6.3) when the Relay state is

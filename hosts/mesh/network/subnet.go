@@ -1,8 +1,8 @@
 package network
 
 import (
-	mcrypto "blesim/hosts/mesh/crypto"
 	"blesim/hosts/mesh/beacon"
+	mcrypto "blesim/hosts/mesh/crypto"
 )
 
 // Subnet is one NetKey with what the network layer derives from it

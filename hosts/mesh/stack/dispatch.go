@@ -170,7 +170,7 @@ type Context struct {
 }
 
 // Reply sends m to the message's source from the model's element, with
-// the same key and subnet and the Default TTL (§3.7.4.?: a response uses
+// the same key and subnet and the Default TTL (§3.7.3: a response uses
 // the key of the request).
 func (c *Context) Reply(m access.Message) error {
 	return c.Stack.Transport.SendAccess(transport.Message{Subnet: c.Subnet, Src: c.Model.Address(), Dst: c.Src,
@@ -178,7 +178,7 @@ func (c *Context) Reply(m access.Message) error {
 }
 
 // dispatch hands a received access message to the models of its
-// destination (§3.7.4.?): the addressed element, or every element with a
+// destination (§3.7.3, §3.7.4): the addressed element, or every element with a
 // model subscribed to the group; the primary element for all-nodes.
 // A model takes it when the key fits (device key models, AppKeys bound
 // to the model) and it knows the opcode.

@@ -48,7 +48,7 @@ func (s *Stack) AppKey(index uint16) (transport.Key, bool) {
 	return k, ok
 }
 
-// AddAppKey is Config AppKey Add (§4.4.1.2.?): adding the same key again
+// AddAppKey is Config AppKey Add (§4.3.2, §4.4.1): adding the same key again
 // succeeds; another key under a stored index is Key Index Already Stored.
 func (s *Stack) AddAppKey(netIdx, appIdx uint16, key mcrypto.Key) Status {
 	if s.Net.Subnet(netIdx) == nil {

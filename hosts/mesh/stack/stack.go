@@ -285,7 +285,7 @@ func (s *Stack) Load() error {
 	return nil
 }
 
-// Reset removes the node from its network (Node Reset, §4.4.1.2.?): the
+// Reset removes the node from its network (Config Node Reset, §4.3.2, §4.4.1): the
 // state file is deleted and every key forgotten; the device is
 // unprovisioned again.
 func (s *Stack) Reset() {

@@ -237,3 +237,23 @@ func FuzzReassembly(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLower: the lower transport parser never panics, and what parses
+// encodes back to the same octets.
+func FuzzLower(f *testing.F) {
+	f.Add(false, []byte{0x80, 0x26, 0xac, 0x01, 1, 2, 3})
+	f.Add(true, []byte{0x00, 0xa6, 0xac, 0x00, 0x00, 0x00, 0x02})
+	f.Add(false, []byte{0x66, 1, 2, 3, 4, 5})
+	f.Fuzz(func(t *testing.T, ctl bool, b []byte) {
+		l, err := ParseLower(ctl, b)
+		if err != nil {
+			return
+		}
+		require.Equal(t, b, l.Marshal())
+		if ctl && !l.Seg && l.Opcode == OpSegmentAck {
+			a, err := ParseSegmentAck(l.Payload)
+			require.NoError(t, err)
+			require.Equal(t, l.Payload[2:], a.Params()[2:])
+		}
+	})
+}
