@@ -37,6 +37,9 @@ type AdvBearer struct {
 	// 3 events per PDU).
 	Interval      sim.Duration
 	Transmissions int
+	// OwnAddrType is the address type the bearer advertises and scans with:
+	// 0 the controller's public address, 1 its random (static) address.
+	OwnAddrType uint8
 	// OnReceive gets the AD structures of every advertising report.
 	OnReceive func(ad []byte)
 	// OnReport, when set, sees every report (address, type, RSSI).
@@ -95,7 +98,7 @@ func units(d sim.Duration) uint16 {
 func (b *AdvBearer) Start(done func(error)) {
 	w := &hci.Writer{}
 	win := units(DefaultScanWindow)
-	w.U8(0x00).U16(win).U16(win).U8(0x00).U8(0x00)
+	w.U8(0x00).U16(win).U16(win).U8(b.OwnAddrType).U8(0x00)
 	b.host.Command(hci.OpLESetScanParameters, w.B, func(_ []byte, err error) {
 		if err != nil {
 			done(err)
@@ -151,7 +154,7 @@ func (b *AdvBearer) SetIdle(data []byte) {
 func (b *AdvBearer) params(typ uint8) []byte {
 	iv := units(b.Interval)
 	w := &hci.Writer{}
-	w.U16(iv).U16(iv).U8(typ).U8(0x00).U8(0).Addr(hci.BDAddr{}).U8(0x07).U8(0x00)
+	w.U16(iv).U16(iv).U8(typ).U8(b.OwnAddrType).U8(0).Addr(hci.BDAddr{}).U8(0x07).U8(0x00)
 	return w.B
 }
 

@@ -36,6 +36,7 @@
 package meshnode
 
 import (
+	"blesim/vhci/hci"
 	"fmt"
 	"time"
 
@@ -46,6 +47,10 @@ import (
 type NodeConfig struct {
 	// Name identifies the device in logs.
 	Name string
+	// RandomAddress, when set, is the static random address the node uses
+	// (LE Set Random Address at bring-up); otherwise it uses the
+	// controller's public address.
+	RandomAddress *hci.BDAddr
 	// UUID is the Device UUID.
 	UUID [16]byte
 	// OOBInfo is the OOB Information field of the beacon (where the OOB
@@ -150,6 +155,8 @@ func inputActions(names []string) (prov.InputActions, error) {
 type ProvisionerConfig struct {
 	// Name identifies the provisioner in logs.
 	Name string
+	// RandomAddress, as for NodeConfig.
+	RandomAddress *hci.BDAddr
 	// The network: NetKey and its index, the IV Index, and the AppKey the
 	// provisioner adds to every node it configures.
 	NetKey      [16]byte

@@ -107,14 +107,31 @@ func (n *Node) Start() {
 			n.emit(Error{Step: "bring-up", Err: err})
 			return
 		}
-		x.Bearer.Start(func(err error) {
+		withRandomAddress(x.Host, x.Bearer, n.cfg.RandomAddress, func(err error) {
 			if err != nil {
-				n.emit(Error{Step: "scan enable", Err: err})
+				n.emit(Error{Step: "set random address", Err: err})
 				return
 			}
-			n.begin()
+			x.Bearer.Start(func(err error) {
+				if err != nil {
+					n.emit(Error{Step: "scan enable", Err: err})
+					return
+				}
+				n.begin()
+			})
 		})
 	})
+}
+
+// withRandomAddress sets the static random address (when given) and makes
+// the bearer use it, then calls then.
+func withRandomAddress(h *hcihost.Host, b *AdvBearer, a *hci.BDAddr, then func(error)) {
+	if a == nil {
+		then(nil)
+		return
+	}
+	b.OwnAddrType = 1
+	h.SetRandomAddress(*a, func(_ []byte, err error) { then(err) })
 }
 
 func (x *nodeHCI) unprovisioned() {

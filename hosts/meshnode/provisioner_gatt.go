@@ -84,7 +84,7 @@ func (g *gattProv) next() {
 	// LE Create Connection (Core Vol 4 Part E §7.8.12): 30 ms interval,
 	// 4 s supervision timeout; scanning pauses meanwhile.
 	w := &hci.Writer{}
-	w.U16(0x0030).U16(0x0030).U8(0x00).U8(uint8(r.AddrType)).Addr(r.Addr).U8(0x00).
+	w.U16(0x0030).U16(0x0030).U8(0x00).U8(uint8(r.AddrType)).Addr(r.Addr).U8(g.p.hci.Bearer.OwnAddrType).
 		U16(24).U16(24).U16(0).U16(400).U16(0).U16(0)
 	g.host.Command(hci.OpLESetScanEnable, []byte{0x00, 0x00}, nil)
 	g.host.Command(hci.OpLECreateConnection, w.B, func(_ []byte, err error) {

@@ -73,12 +73,18 @@ func (p *Provisioner) Start() {
 			p.emit(Error{Step: "bring-up", Err: err})
 			return
 		}
-		p.hci.Bearer.Start(func(err error) {
+		withRandomAddress(p.hci.Host, p.hci.Bearer, p.cfg.RandomAddress, func(err error) {
 			if err != nil {
-				p.emit(Error{Step: "scan enable", Err: err})
+				p.emit(Error{Step: "set random address", Err: err})
 				return
 			}
-			p.begin()
+			p.hci.Bearer.Start(func(err error) {
+				if err != nil {
+					p.emit(Error{Step: "scan enable", Err: err})
+					return
+				}
+				p.begin()
+			})
 		})
 	})
 }

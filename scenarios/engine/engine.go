@@ -125,6 +125,12 @@ func Build(w *world.World, opts Options) (*World, error) {
 			return nil, fmt.Errorf("trace directory: %w", err)
 		}
 	}
+	if opts.StateDir != "" {
+		// Bond and mesh state files hold keys: the directory is private.
+		if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+			return nil, fmt.Errorf("state directory: %w", err)
+		}
+	}
 	for _, spec := range w.Devices {
 		d, err := ew.addDevice(spec)
 		if err != nil {

@@ -10,12 +10,18 @@ import (
 	"blesim/hosts/meshnode"
 	"blesim/linklayer/sim"
 	"blesim/scenarios/world"
+	"blesim/vhci/hci"
 )
 
 // newMeshHost builds a mesh-node or mesh-provisioner from the world file.
 // Its events are logged (serve prints them) and kept in *events.
 func newMeshHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.Device, stateDir string, events *[]meshnode.Event) (builtinHost, error) {
 	m := spec.Mesh
+	var random *hci.BDAddr
+	if spec.AddressType == hci.AddrRandom {
+		a := spec.Address
+		random = &a
+	}
 	state := m.StateFile
 	if state == "" && stateDir != "" {
 		state = filepath.Join(stateDir, fileName(spec.Name)+".mesh.json")
@@ -27,7 +33,7 @@ func newMeshHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec worl
 	switch spec.Profile {
 	case world.ProfileMeshNode:
 		cfg := meshnode.NodeConfig{
-			Name: spec.Name, UUID: m.UUID, OOBInfo: m.OOBInfo, URI: m.URI, Elements: m.Elements,
+			Name: spec.Name, RandomAddress: random, UUID: m.UUID, OOBInfo: m.OOBInfo, URI: m.URI, Elements: m.Elements,
 			PublicKeyOOB: m.PublicKeyOOB, PrivateKey: m.PrivateKey, StaticOOB: m.StaticOOB,
 			OutputSize: uint8(m.OutputSize), OutputActions: m.OutputActions,
 			InputSize: uint8(m.InputSize), InputActions: m.InputActions, StatePath: state,
@@ -48,7 +54,7 @@ func newMeshHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec worl
 		return &meshNodeHost{n}, nil
 	case world.ProfileMeshProvisioner:
 		cfg := meshnode.ProvisionerConfig{
-			Name: spec.Name, IVIndex: m.IVIndex, Address: m.Address, Any: m.Any, PBGATT: m.PBGATT, StatePath: state,
+			Name: spec.Name, RandomAddress: random, IVIndex: m.IVIndex, Address: m.Address, Any: m.Any, PBGATT: m.PBGATT, StatePath: state,
 		}
 		r := s.Rand()
 		if len(m.NetKey) == 16 {

@@ -7,6 +7,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"blesim/hosts/meshnode"
+	"blesim/linklayer/pdu"
+	"blesim/linklayer/radio"
 	"blesim/linklayer/sim"
 	"blesim/scenarios/world"
 )
@@ -36,8 +38,24 @@ func TestMeshThroughControllers(t *testing.T) {
 	ew, err := Build(w, Options{Log: zaptest.NewLogger(t), StateDir: t.TempDir()})
 	require.NoError(t, err)
 	defer ew.Close()
-	ew.Start()
 	hub, lamp := ew.Device("Hub"), ew.Device("Lamp")
+	// The lamp's address is random static (the world's default): its
+	// advertising must say so (TxAdd = 1).
+	lampPDUs, publicPDUs := 0, 0
+	ew.OnAir(func(tx *radio.Reception, _ *radio.Port) {
+		if tx.Channel < 37 {
+			return
+		}
+		p, err := pdu.ParseAdv(tx.PDU)
+		if err != nil || p.AdvA() != lamp.Spec.Address {
+			return
+		}
+		lampPDUs++
+		if !p.TxAdd() {
+			publicPDUs++
+		}
+	})
+	ew.Start()
 	has := func(d *Device, match func(meshnode.Event) bool) bool {
 		for _, e := range d.MeshEvents {
 			if match(e) {
@@ -63,4 +81,6 @@ func TestMeshThroughControllers(t *testing.T) {
 	ew.Sched.RunWhile(ew.Sched.Now().Add(10*sim.Second), func() bool { return !acked })
 	require.True(t, acked, "the OnOff Set was acknowledged")
 	require.True(t, has(lamp, func(e meshnode.Event) bool { c, ok := e.(meshnode.OnOffChanged); return ok && c.On }))
+	require.Greater(t, lampPDUs, 10)
+	require.Zero(t, publicPDUs, "the lamp advertised its random address as public")
 }

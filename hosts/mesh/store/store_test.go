@@ -60,5 +60,17 @@ func TestLoadRefuses(t *testing.T) {
 		_, err := Load(p)
 		require.Error(t, err, name)
 	}
-	require.Error(t, Save(filepath.Join(dir, "missing", "x.json"), &State{}), "a directory that does not exist")
+	// A missing directory is created (TestSaveCreatesTheDirectory); a
+	// parent that is a file is an error.
+	require.Error(t, Save(filepath.Join(dir, "garbage", "x.json"), &State{}), "a parent that is a file")
+}
+
+// TestSaveCreatesTheDirectory: a node whose state file lives in a
+// directory that does not exist yet still persists its state.
+func TestSaveCreatesTheDirectory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", "Lamp.mesh.json")
+	require.NoError(t, Save(path, &State{}))
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 }
