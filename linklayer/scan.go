@@ -95,6 +95,9 @@ func (c *Controller) cmdSetScanEnable(p []byte) []byte {
 	if c.scan.params.ownAddrType&1 == 1 && c.randomAddr == (hci.BDAddr{}) {
 		return status(hci.StatusInvalidParameters)
 	}
+	if dups == 1 && !c.scan.filterDups {
+		c.scan.seen = make(map[dupKey]struct{}) // filtering starts afresh
+	}
 	c.scan.filterDups = dups == 1
 	if !c.scan.enabled {
 		c.scan.enabled = true
@@ -346,13 +349,15 @@ func (c *Controller) report(evt uint8, addr hci.BDAddr, random bool, data []byte
 	if !c.scan.enabled {
 		return
 	}
-	key := dupKey{addr: addr, random: random, evtType: evt}
+	// Duplicate filtering remembers what it reported only while it is on
+	// (Vol 4 Part E §7.8.11): turning it on mid-scan starts afresh.
 	if c.scan.filterDups {
+		key := dupKey{addr: addr, random: random, evtType: evt}
 		if _, dup := c.scan.seen[key]; dup {
 			return
 		}
+		c.scan.seen[key] = struct{}{}
 	}
-	c.scan.seen[key] = struct{}{}
 	if !c.leEventEnabled(hci.LEAdvertisingReport) {
 		return
 	}
