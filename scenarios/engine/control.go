@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"blesim/hosts/mesh/prov"
+	"blesim/hosts/meshnode"
 	"blesim/hosts/smp"
 	"blesim/linklayer/radio"
 	"blesim/vhci/hci"
@@ -125,6 +128,30 @@ func controlCommands() map[string]controlCommand {
 					return "", err
 				}
 				return fmt.Sprintf("%s: answered %s", d.Spec.Name, args[0]), nil
+			}},
+		"oob": {"UUID VALUE  a mesh provisioner's user enters the value a device output (output OOB)",
+			func(w *World, d *Device, args []string) (string, error) {
+				p, ok := d.Host.(*meshnode.Provisioner)
+				if !ok {
+					return "", fmt.Errorf("%s is not a mesh provisioner", d.Spec.Name)
+				}
+				if len(args) != 2 {
+					return "", errors.New("want the device UUID (32 hex digits) and the value it output")
+				}
+				b, err := hex.DecodeString(strings.ReplaceAll(args[0], "-", ""))
+				if err != nil || len(b) != 16 {
+					return "", fmt.Errorf("want a 16-byte UUID as 32 hex digits, got %q", args[0])
+				}
+				var u [16]byte
+				copy(u[:], b)
+				v := prov.Text(args[1])
+				if n, err := strconv.ParseUint(args[1], 10, 32); err == nil {
+					v = prov.Num(uint32(n))
+				}
+				if err := p.Enter(u, v); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("%s: entered %s for %x", d.Spec.Name, args[1], u), nil
 			}},
 		"move": {"X Y  move the device to (X, Y) metres",
 			func(w *World, d *Device, args []string) (string, error) {

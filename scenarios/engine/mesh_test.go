@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -83,4 +84,59 @@ func TestMeshThroughControllers(t *testing.T) {
 	require.True(t, has(lamp, func(e meshnode.Event) bool { c, ok := e.(meshnode.OnOffChanged); return ok && c.On }))
 	require.Greater(t, lampPDUs, 10)
 	require.Zero(t, publicPDUs, "the lamp advertised its random address as public")
+}
+
+// TestMeshOutputOOBThroughCtl: route B3 — the node blinks/shows a number,
+// the provisioner's user types it with `blesim ctl Hub oob UUID VALUE`.
+func TestMeshOutputOOBThroughCtl(t *testing.T) {
+	w, err := world.Parse("mesh.yaml", []byte(`seed: 4
+devices:
+  - name: Hub
+    profile: mesh-provisioner
+    mesh:
+      targets:
+        - uuid: "0f0e0d0c-0b0a-4908-8706-050403020100"
+  - name: Blinky
+    profile: mesh-node
+    position: [2, 0]
+    mesh:
+      uuid: "0f0e0d0c-0b0a-4908-8706-050403020100"
+      output_oob: {size: 4, actions: [numeric]}
+`))
+	require.NoError(t, err)
+	ew, err := Build(w, Options{Log: zaptest.NewLogger(t)})
+	require.NoError(t, err)
+	defer ew.Close()
+	ew.Start()
+	hub, node := ew.Device("Hub"), ew.Device("Blinky")
+	var out *meshnode.OOBOutput
+	prompted := false
+	ew.Sched.RunWhile(sim.Time(30*sim.Second), func() bool {
+		for _, e := range node.MeshEvents {
+			if o, ok := e.(meshnode.OOBOutput); ok {
+				out = &o
+			}
+		}
+		for _, e := range hub.MeshEvents {
+			if _, ok := e.(meshnode.OOBPrompt); ok {
+				prompted = true
+			}
+		}
+		return out == nil || !prompted
+	})
+	require.NotNil(t, out, "the node output a value: %v", node.MeshEvents)
+	r := ew.control(ControlRequest{Device: "Hub", Command: "oob",
+		Args: []string{"0f0e0d0c0b0a49088706050403020100", fmt.Sprint(out.Value.Number)}})
+	require.True(t, r.OK, r.Message)
+	var route string
+	ew.Sched.RunWhile(ew.Sched.Now().Add(30*sim.Second), func() bool {
+		for _, e := range node.MeshEvents {
+			if p, ok := e.(meshnode.Provisioned); ok {
+				route = p.Route
+				return false
+			}
+		}
+		return true
+	})
+	require.Equal(t, "A1B3", route, "hub: %v", hub.MeshEvents)
 }
