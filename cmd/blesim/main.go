@@ -34,7 +34,8 @@ func commands() []command {
 		{"bench", "measure the medium and scheduler: 1,000 advertisers and an active scanner", runBench},
 		{"vm", "run a command inside a QEMU VM with the real Linux kernel and BlueZ (for machines without /dev/vhci)", runVM},
 		{"ctl", "steer a running serve: forget a device's keys, move it (blesim ctl DEVICE COMMAND)", runCtl},
-		{"list", "list the device profiles", runList},
+		{"run", "play a scenario in virtual time and check its expectations (exit 1 when one fails)", runRun},
+		{"list", "list the built-in scenarios and the device profiles", runList},
 		{"help", "show help for a command or topic (help world: the world file reference)", nil},
 	}
 }
