@@ -10,7 +10,6 @@ import (
 
 	"blesim/hosts/att"
 	"blesim/hosts/profiles"
-	"blesim/linklayer/sim"
 	"blesim/scenarios/world"
 )
 
@@ -45,15 +44,7 @@ func session(t *testing.T, stateDir string) []profiles.Event {
 		}})
 	require.NoError(t, err)
 	ew.Start()
-	c := ew.Device("Phone")
-	ew.Sched.RunWhile(sim.Time(20*sim.Second), func() bool {
-		for _, e := range c.Events {
-			if _, ok := e.(profiles.Disconnected); ok {
-				return false
-			}
-		}
-		return true
-	})
+	c := runUntilDisconnected(ew, "Phone")
 	require.NoError(t, ew.Close())
 	return c.Events
 }

@@ -48,17 +48,24 @@ func runDemo(t *testing.T, dir string) []profiles.Event {
 	})
 	require.NoError(t, err)
 	ew.Start()
-	central := ew.Device("Central")
+	central := runUntilDisconnected(ew, "Central")
+	require.NoError(t, ew.Close())
+	return central.Events
+}
+
+// runUntilDisconnected runs the world until the named device reports a
+// disconnection (or 20 s of virtual time) and returns the device.
+func runUntilDisconnected(ew *World, name string) *Device {
+	d := ew.Device(name)
 	ew.Sched.RunWhile(sim.Time(20*sim.Second), func() bool {
-		for _, e := range central.Events {
+		for _, e := range d.Events {
 			if _, ok := e.(profiles.Disconnected); ok {
 				return false
 			}
 		}
 		return true
 	})
-	require.NoError(t, ew.Close())
-	return central.Events
+	return d
 }
 
 func TestCentralReadsOximeterThroughControllers(t *testing.T) {
