@@ -14,6 +14,7 @@ import (
 	"blesim/linklayer/radio"
 	"blesim/linklayer/sim"
 	"blesim/scenarios/engine"
+	"blesim/scenarios/report"
 	"blesim/scenarios/world"
 )
 
@@ -70,6 +71,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	defer ew.Close()
 
+	rec := report.Record(ew, "blesim demo: a central reads a virtual oximeter")
 	air := map[string]int{}
 	ew.OnAir(func(tx *radio.Reception, _ *radio.Port) { air[classify(tx)]++ })
 
@@ -127,6 +129,12 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	abs, _ := filepath.Abs(filepath.Join(*out, "air.pcap"))
 	fmt.Fprintf(stdout, "the air as a sniffer sees it (tshark -r FILE, or Wireshark):\n  %s\n", abs)
+	chart := filepath.Join(*out, "report.html")
+	if err := writeChart(chart, rec); err != nil {
+		return err
+	}
+	abs, _ = filepath.Abs(chart)
+	fmt.Fprintf(stdout, "a message sequence chart of the run (open it in a browser):\n  %s\n", abs)
 	if !done || reads < 2 || notes < 1 || !discon {
 		fmt.Fprintf(stderr, "demo incomplete: procedures done=%v, reads=%d, notifications=%d, disconnected=%v\n", done, reads, notes, discon)
 		return exitError(1)
@@ -135,6 +143,19 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		f.Sync() //nolint:errcheck
 	}
 	return nil
+}
+
+// writeChart writes the recorded air as an HTML sequence chart.
+func writeChart(path string, rec *report.Recorder) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteHTML(f, rec.Timeline()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // classify names a transmission for the air summary.

@@ -80,6 +80,9 @@ func TestDemoRuns(t *testing.T) {
 	require.Contains(t, out, "notification from 2A5F")
 	require.Contains(t, out, "CONNECT_IND")
 	require.True(t, strings.Contains(out, filepath.Join(dir, "Central.btsnoop")))
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	require.NoError(t, err)
+	require.Contains(t, string(html), "CONNECT_IND")
 }
 
 func TestCtlNeedsASocket(t *testing.T) {
