@@ -69,8 +69,6 @@ type advertiser struct {
 	timer    *sim.Timer    // reused for every step of the state machine
 	action   func()        // what the timer does next
 	evStart  sim.Time      // start of the current advertising event
-	txCh     radio.Channel // channel and start of the latest PDU sent, so the
-	txStart  sim.Time      // controller's own receiver can ignore it
 	deadline sim.Time      // high duty cycle directed advertising ends here
 
 	// Bound once, so the per-PDU path allocates nothing.
@@ -205,7 +203,7 @@ func (c *Controller) startAdvertising() {
 	a := &c.adv
 	a.c = c
 	if a.port == nil {
-		a.port = c.medium.Attach(c.cfg.Position, c.cfg.TxPower, a)
+		a.port = c.attachPort(a)
 		// An advertiser only answers requests (Vol 6 Part B §4.4.2).
 		a.port.AcceptAdvTypes(1<<pdu.TypeScanReq | 1<<pdu.TypeConnectInd)
 	}
@@ -377,15 +375,7 @@ func (a *advertiser) sendScanRsp() {
 // transmit sends p on ch now and returns the end of its air time.
 func (a *advertiser) transmit(ch radio.Channel, p pdu.AdvPDU) sim.Time {
 	a.port.Idle()
-	a.txCh, a.txStart = ch, a.c.sched.Now()
 	return a.port.Transmit(radio.Packet{Channel: ch, AccessAddress: pdu.AdvertisingAccessAddress, PDU: p})
-}
-
-// ownTx reports whether rx is the advertiser's own latest transmission.
-// The controller's receivers are separate ports on the medium, but one
-// radio never receives what it sends.
-func (a *advertiser) ownTx(rx *radio.Reception) bool {
-	return rx.Channel == a.txCh && rx.Start == a.txStart
 }
 
 // onConnectInd accepts a CONNECT_IND: advertising stops and the

@@ -99,7 +99,7 @@ func (c *Controller) newConn(role Role, handle uint16, peer peerInfo, p connPara
 		cn.chm = pdu.AllChannels()
 	}
 	cn.dl = newDataLength(c.suggestedTxOctets, c.suggestedTxTime)
-	cn.port = c.medium.Attach(c.cfg.Position, c.cfg.TxPower, cn)
+	cn.port = c.attachPort(cn)
 	cn.initTimers()
 	c.conns[handle] = cn
 

@@ -37,6 +37,7 @@ type Controller struct {
 	sched  *sim.Scheduler
 	medium *radio.Medium
 	log    *zap.Logger
+	radio  *radio.Radio // groups the controller's ports: one radio
 	toHost func(h4 []byte)
 
 	handlers map[hci.Opcode]*handler
@@ -80,6 +81,7 @@ func New(s *sim.Scheduler, medium *radio.Medium, cfg Config, log *zap.Logger) *C
 		sched:  s,
 		medium: medium,
 		log:    log.With(zap.String("ctrl", cfg.Name)),
+		radio:  radio.NewRadio(),
 		toHost: func([]byte) {},
 		conns:  make(map[uint16]*conn),
 	}
@@ -261,4 +263,9 @@ var eventMaskBit = map[hci.EventCode]uint{
 	hci.EvtDataBufferOverflow:           25,
 	hci.EvtEncryptionKeyRefreshComplete: 47,
 	hci.EvtLEMeta:                       61,
+}
+
+// attachPort adds a port of the controller's radio to the medium.
+func (c *Controller) attachPort(r radio.Receiver) *radio.Port {
+	return c.medium.AttachRadio(c.radio, c.cfg.Position, c.cfg.TxPower, r)
 }

@@ -165,7 +165,7 @@ func (c *Controller) rxUpdate() {
 		return
 	}
 	if st.port == nil {
-		st.port = c.medium.Attach(c.cfg.Position, c.cfg.TxPower, (*scanRx)(c))
+		st.port = c.attachPort((*scanRx)(c))
 		st.ch = 39
 		st.timer = c.sched.After(0, c.rxInterval)
 	}
@@ -219,9 +219,6 @@ func (c *Controller) rxResume() {
 
 // scanReceive handles a PDU heard by the scanning radio.
 func (c *Controller) scanReceive(rx *radio.Reception) {
-	if c.adv.ownTx(rx) {
-		return // our own advertising PDU or SCAN_RSP
-	}
 	p, err := pdu.ParseAdv(rx.PDU)
 	if err != nil {
 		c.log.Debug("malformed advertising channel PDU ignored", zap.Error(err))

@@ -289,3 +289,20 @@ func (m *Medium) Stats() Stats { return m.stats }
 func (m *Medium) Attach(pos Position, txPowerDBm int8, r Receiver) *Port {
 	return &Port{m: m, r: r, pos: pos, power: txPowerDBm, idx: -1}
 }
+
+// Radio groups the ports of one device: a controller uses a port per role
+// (advertising, scanning, each connection), but it is one radio, and a
+// radio never receives its own transmissions. The zero value is unused;
+// make one with NewRadio.
+type Radio struct{ _ byte }
+
+// NewRadio returns a group for one device's ports.
+func NewRadio() *Radio { return &Radio{} }
+
+// AttachRadio is Attach for a port of radio r: packets sent by any port of
+// r are not delivered to the others.
+func (m *Medium) AttachRadio(r *Radio, pos Position, txPowerDBm int8, rcv Receiver) *Port {
+	p := m.Attach(pos, txPowerDBm, rcv)
+	p.radio = r
+	return p
+}

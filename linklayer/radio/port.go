@@ -6,6 +6,7 @@ import "blesim/linklayer/sim"
 // simulation goroutine.
 type Port struct {
 	m     *Medium
+	radio *Radio // the device the port belongs to (nil: a radio of its own)
 	r     Receiver
 	pos   Position
 	power int8

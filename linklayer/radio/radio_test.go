@@ -302,3 +302,21 @@ func TestAcceptAdvTypes(t *testing.T) {
 	s.RunFor(1000)
 	require.Len(t, r.got, 2, "the filter applies to advertising channels only")
 }
+
+// TestRadioNeverHearsItself: ports of one radio (a controller's
+// advertising and scanning ports) do not receive each other's packets;
+// other devices still do.
+func TestRadioNeverHearsItself(t *testing.T) {
+	s, m := newWorld(1)
+	dev := NewRadio()
+	r1, r2 := &rec{s: s}, &rec{s: s}
+	adv := m.AttachRadio(dev, Position{}, 0, r1)
+	scan := m.AttachRadio(dev, Position{}, 0, r2)
+	other, got := attach(s, m, "other", 1)
+	scan.Listen(37, aa)
+	other.Listen(37, aa)
+	adv.Transmit(Packet{Channel: 37, AccessAddress: aa, PDU: []byte{0, 6, 1, 2, 3, 4, 5, 6}})
+	s.RunFor(1000)
+	assert.Empty(t, r2.got, "the device's own scanner heard its advertising")
+	assert.Len(t, got.got, 1)
+}

@@ -76,7 +76,7 @@ func (m *Medium) start(p *Port, pkt Packet, now, end sim.Time) {
 		if l.typeMask != 0 && ch >= AdvChannel37 && len(pkt.PDU) > 0 && l.typeMask&(1<<(pkt.PDU[0]&0x0F)) == 0 {
 			continue
 		}
-		if l.aa == pkt.AccessAddress && l != p {
+		if l.aa == pkt.AccessAddress && l != p && (l.radio == nil || l.radio != p.radio) {
 			if t == nil {
 				t = m.get()
 			}
