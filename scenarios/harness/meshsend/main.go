@@ -23,6 +23,8 @@
 package main
 
 import (
+	"blesim/scenarios/kernel/dbus"
+
 	"encoding/binary"
 	"encoding/hex"
 	"flag"
@@ -35,8 +37,8 @@ import (
 
 const (
 	meshService  = "org.bluez.mesh"
-	appPath      = ObjectPath("/meshsend")
-	elementPath  = ObjectPath("/meshsend/ele0")
+	appPath      = dbus.ObjectPath("/meshsend")
+	elementPath  = dbus.ObjectPath("/meshsend/ele0")
 	ifaceApp     = "org.bluez.mesh.Application1"
 	ifaceElement = "org.bluez.mesh.Element1"
 	ifaceObjMgr  = "org.freedesktop.DBus.ObjectManager"
@@ -50,7 +52,7 @@ func run(args []string) int {
 	appIdx := fs.Uint("app-idx", 1, "AppKey index")
 	wait := fs.Duration("wait", 3*time.Second, "how long to wait for messages after sending")
 	timeout := fs.Duration("timeout", 20*time.Second, "limit for each D-Bus call")
-	bus := fs.String("bus", SystemBusPath(), "the bus's unix socket")
+	bus := fs.String("bus", dbus.SystemBusPath(), "the bus's unix socket")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: meshsend -token TOKEN [-app-idx 1] [-wait 3s] DST HEX [HEX...]")
 		fs.PrintDefaults()
@@ -82,7 +84,7 @@ func run(args []string) int {
 		msgs = append(msgs, b)
 	}
 
-	c, err := Dial(*bus, *timeout)
+	c, err := dbus.Dial(*bus, *timeout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "meshsend: system bus:", err)
 		return 1
@@ -95,12 +97,12 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "meshsend: Attach:", err)
 		return 1
 	}
-	node, _ := r.Body[0].(ObjectPath)
+	node, _ := r.Body[0].(dbus.ObjectPath)
 	fmt.Printf("attached: %s\n", node)
 	for _, m := range msgs {
 		c.SetDeadline(time.Now().Add(*timeout))
 		_, err := c.Call(meshService, node, "org.bluez.mesh.Node1", "Send", "oqqa{sv}ay",
-			elementPath, uint16(dst), uint16(*appIdx), []DictEntry{}, m)
+			elementPath, uint16(dst), uint16(*appIdx), []dbus.DictEntry{}, m)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "meshsend: Send:", err)
 			return 1
@@ -131,7 +133,7 @@ func parseToken(s string) (uint64, error) {
 // handle answers bluetooth-meshd's calls: the object tree (the same
 // composition as mesh-cfgclient's node, or Attach is refused), and the
 // messages it delivers.
-func handle(m *Message) (string, []any, string, string) {
+func handle(m *dbus.Message) (string, []any, string, string) {
 	switch {
 	case m.Path == appPath && m.Interface == ifaceObjMgr && m.Member == "GetManagedObjects":
 		return "a{oa{sa{sv}}}", []any{managedObjects()}, "", ""
@@ -144,19 +146,21 @@ func handle(m *Message) (string, []any, string, string) {
 	return "", nil, "org.freedesktop.DBus.Error.UnknownMethod", "meshsend has no " + m.Interface + "." + m.Member
 }
 
-func managedObjects() []DictEntry {
-	q := func(v uint16) Variant { return Variant{"q", v} }
+func managedObjects() []dbus.DictEntry {
+	v := func(sig string, x any) dbus.Variant { return dbus.Variant{Sig: sig, Value: x} }
+	e := func(k, x any) dbus.DictEntry { return dbus.DictEntry{Key: k, Value: x} }
+	q := func(x uint16) dbus.Variant { return v("q", x) }
 	model := func(id uint16) any {
-		return Struct{id, []DictEntry{{"Subscribe", Variant{"b", false}}, {"Publish", Variant{"b", false}}}}
+		return dbus.Struct{id, []dbus.DictEntry{e("Subscribe", v("b", false)), e("Publish", v("b", false))}}
 	}
-	return []DictEntry{
-		{appPath, []DictEntry{{ifaceApp, []DictEntry{
-			{"CompanyID", q(0x05F1)}, {"ProductID", q(0x0002)}, {"VersionID", q(0x0001)}, {"CRPL", q(0x7FFF)},
-		}}}},
-		{elementPath, []DictEntry{{ifaceElement, []DictEntry{
-			{"Index", Variant{"y", uint8(0)}},
-			{"Models", Variant{"a(qa{sv})", []any{model(0x0000), model(0x0001)}}},
-			{"VendorModels", Variant{"a(qqa{sv})", []any{}}},
-		}}}},
+	return []dbus.DictEntry{
+		e(appPath, []dbus.DictEntry{e(ifaceApp, []dbus.DictEntry{
+			e("CompanyID", q(0x05F1)), e("ProductID", q(0x0002)), e("VersionID", q(0x0001)), e("CRPL", q(0x7FFF)),
+		})}),
+		e(elementPath, []dbus.DictEntry{e(ifaceElement, []dbus.DictEntry{
+			e("Index", v("y", uint8(0))),
+			e("Models", v("a(qa{sv})", []any{model(0x0000), model(0x0001)})),
+			e("VendorModels", v("a(qqa{sv})", []any{})),
+		})}),
 	}
 }

@@ -1,9 +1,8 @@
-package main
+package dbus
 
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +16,7 @@ import (
 // TestMarshalHello checks the encoding against the bytes of the Hello call
 // every D-Bus client sends first (as dbus-monitor --binary shows it).
 func TestMarshalHello(t *testing.T) {
-	m := &Message{Type: typeMethodCall, Serial: 1, Destination: "org.freedesktop.DBus",
+	m := &Message{Type: TypeMethodCall, Serial: 1, Destination: "org.freedesktop.DBus",
 		Path: "/org/freedesktop/DBus", Interface: "org.freedesktop.DBus", Member: "Hello"}
 	b, err := m.Marshal()
 	require.NoError(t, err)
@@ -35,10 +34,10 @@ func TestMarshalHello(t *testing.T) {
 // TestRoundTrip encodes and decodes the shapes meshsend uses, with the
 // alignment traps (a struct after a byte, an empty array of structs).
 func TestRoundTrip(t *testing.T) {
-	body := []any{managedObjects(), uint8(7), ObjectPath("/a/b"), uint16(0x00AA), uint16(1),
+	body := []any{sampleObjects(), uint8(7), ObjectPath("/a/b"), uint16(0x00AA), uint16(1),
 		[]DictEntry{}, []byte{0x82, 0x02, 0x01, 0x00}, Variant{"(yt)", Struct{uint8(1), uint64(1 << 40)}},
 		true, int32(-2), "text", Signature("a{sv}"), []any{}}
-	m := &Message{Type: typeMethodReturn, Serial: 9, ReplySerial: 4, Destination: ":1.7",
+	m := &Message{Type: TypeMethodReturn, Serial: 9, ReplySerial: 4, Destination: ":1.7",
 		Signature: "a{oa{sa{sv}}}yoqqa{sv}ayvbisgaq", Body: body}
 	b, err := m.Marshal()
 	require.NoError(t, err)
@@ -49,21 +48,10 @@ func TestRoundTrip(t *testing.T) {
 
 // TestParseToken: mesh-cfgclient prints the node's token octets; meshd
 // wants them as a big-endian uint64 on D-Bus.
-func TestParseToken(t *testing.T) {
-	v, err := parseToken("2890555fad38f6d4")
-	require.NoError(t, err)
-	require.Equal(t, uint64(0x2890555fad38f6d4), v)
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], v)
-	require.Equal(t, []byte{0x28, 0x90, 0x55, 0x5f, 0xad, 0x38, 0xf6, 0xd4}, b[:])
-	_, err = parseToken("2890")
-	require.Error(t, err)
-}
-
 // TestBadInputDoesNotPanic feeds truncated and corrupted messages.
 func TestBadInputDoesNotPanic(t *testing.T) {
-	m := &Message{Type: typeMethodCall, Serial: 3, Path: "/x", Member: "M", Signature: "a{oa{sa{sv}}}",
-		Body: []any{managedObjects()}}
+	m := &Message{Type: TypeMethodCall, Serial: 3, Path: "/x", Member: "M", Signature: "a{oa{sa{sv}}}",
+		Body: []any{sampleObjects()}}
 	b, err := m.Marshal()
 	require.NoError(t, err)
 	for i := range b {
@@ -102,7 +90,12 @@ func TestAgainstDBusDaemon(t *testing.T) {
 	require.NoError(t, err)
 	defer server.Close()
 	require.True(t, strings.HasPrefix(server.Name, ":"), server.Name)
-	server.Handle = handle
+	server.Handle = func(m *Message) (string, []any, string, string) {
+		if m.Path == "/app" && m.Member == "GetManagedObjects" {
+			return "a{oa{sa{sv}}}", []any{sampleObjects()}, "", ""
+		}
+		return "", nil, "org.freedesktop.DBus.Error.UnknownMethod", "no " + m.Member
+	}
 
 	client, err := Dial(sock, 5*time.Second)
 	require.NoError(t, err)
@@ -110,7 +103,7 @@ func TestAgainstDBusDaemon(t *testing.T) {
 
 	// dbus-send (libdbus) calls us; the daemon forwards our reply.
 	send := exec.Command("dbus-send", "--bus=unix:path="+sock, "--print-reply", "--dest="+server.Name,
-		"/meshsend", "org.freedesktop.DBus.ObjectManager.GetManagedObjects")
+		"/app", "org.freedesktop.DBus.ObjectManager.GetManagedObjects")
 	var sendOut bytes.Buffer
 	send.Stdout, send.Stderr = &sendOut, &sendOut
 	require.NoError(t, send.Start())
@@ -128,10 +121,29 @@ func TestAgainstDBusDaemon(t *testing.T) {
 
 	// Our client calls our server through the daemon.
 	client.SetDeadline(time.Now().Add(5 * time.Second))
-	r, err := client.Call(server.Name, appPath, ifaceObjMgr, "GetManagedObjects", "")
+	r, err := client.Call(server.Name, "/app", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", "")
 	require.NoError(t, err)
 	require.Equal(t, "a{oa{sa{sv}}}", r.Signature)
-	require.Equal(t, []any{managedObjects()}, r.Body)
+	require.Equal(t, []any{sampleObjects()}, r.Body)
 	_, err = client.Call(server.Name, "/nowhere", "x.y", "Z", "")
 	require.ErrorContains(t, err, "UnknownMethod")
+}
+
+// sampleObjects is an object tree like the one meshsend exports: nested
+// dictionaries, variants, structs and arrays.
+func sampleObjects() []DictEntry {
+	v := func(sig string, x any) Variant { return Variant{Sig: sig, Value: x} }
+	model := func(id uint16) any {
+		return Struct{id, []DictEntry{{"Subscribe", v("b", false)}, {"Publish", v("b", false)}}}
+	}
+	return []DictEntry{
+		{ObjectPath("/app"), []DictEntry{{"org.bluez.mesh.Application1", []DictEntry{
+			{"CompanyID", v("q", uint16(0x05F1))}, {"CRPL", v("q", uint16(0x7FFF))},
+		}}}},
+		{ObjectPath("/app/ele0"), []DictEntry{{"org.bluez.mesh.Element1", []DictEntry{
+			{"Index", v("y", uint8(0))},
+			{"Models", v("a(qa{sv})", []any{model(0x0000), model(0x0001)})},
+			{"VendorModels", v("a(qqa{sv})", []any{})},
+		}}}},
+	}
 }

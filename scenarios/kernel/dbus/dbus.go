@@ -1,8 +1,8 @@
-package main
+package dbus
 
 // A minimal D-Bus client: the wire format (D-Bus Specification, "Message
 // Protocol"), EXTERNAL authentication on a unix socket, method calls and
-// answering the calls the bus delivers to us. Only what meshsend needs;
+// answering the calls the bus delivers to us. Only what the harness tools and the kernel central need;
 // the harness VM has no Python and no D-Bus library for Go programs.
 
 import (
@@ -37,10 +37,10 @@ type (
 
 // Message types and header fields.
 const (
-	typeMethodCall   = 1
-	typeMethodReturn = 2
-	typeError        = 3
-	typeSignal       = 4
+	TypeMethodCall   = 1
+	TypeMethodReturn = 2
+	TypeError        = 3
+	TypeSignal       = 4
 
 	flagNoReplyExpected = 1
 
@@ -72,9 +72,9 @@ type Message struct {
 
 func (m *Message) String() string {
 	switch m.Type {
-	case typeMethodReturn:
+	case TypeMethodReturn:
 		return fmt.Sprintf("return #%d %v", m.ReplySerial, m.Body)
-	case typeError:
+	case TypeError:
 		return fmt.Sprintf("error #%d %s %v", m.ReplySerial, m.ErrorName, m.Body)
 	}
 	return fmt.Sprintf("call %s %s.%s(%s) %v", m.Path, m.Interface, m.Member, m.Signature, m.Body)
@@ -693,7 +693,7 @@ func (c *Conn) send(m *Message) error {
 func (c *Conn) Call(dest string, path ObjectPath, iface, member, sig string, args ...any) (*Message, error) {
 	c.serial++
 	serial := c.serial
-	if err := c.send(&Message{Type: typeMethodCall, Serial: serial, Destination: dest, Path: path,
+	if err := c.send(&Message{Type: TypeMethodCall, Serial: serial, Destination: dest, Path: path,
 		Interface: iface, Member: member, Signature: sig, Body: args}); err != nil {
 		return nil, err
 	}
@@ -702,8 +702,8 @@ func (c *Conn) Call(dest string, path ObjectPath, iface, member, sig string, arg
 		if err != nil {
 			return nil, err
 		}
-		if (m.Type == typeMethodReturn || m.Type == typeError) && m.ReplySerial == serial {
-			if m.Type == typeError {
+		if (m.Type == TypeMethodReturn || m.Type == TypeError) && m.ReplySerial == serial {
+			if m.Type == TypeError {
 				text := ""
 				if len(m.Body) > 0 {
 					text, _ = m.Body[0].(string)
@@ -721,16 +721,16 @@ func (c *Conn) Next() (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.Type == typeMethodCall && m.Flags&flagNoReplyExpected == 0 {
+	if m.Type == TypeMethodCall && m.Flags&flagNoReplyExpected == 0 {
 		sig, body, errName, errText := "", []any(nil), "org.freedesktop.DBus.Error.UnknownMethod", "no such method"
 		if c.Handle != nil {
 			sig, body, errName, errText = c.Handle(m)
 		}
 		c.serial++
-		r := &Message{Type: typeMethodReturn, Serial: c.serial, ReplySerial: m.Serial, Destination: m.Sender,
+		r := &Message{Type: TypeMethodReturn, Serial: c.serial, ReplySerial: m.Serial, Destination: m.Sender,
 			Signature: sig, Body: body}
 		if errName != "" {
-			r = &Message{Type: typeError, Serial: c.serial, ReplySerial: m.Serial, Destination: m.Sender,
+			r = &Message{Type: TypeError, Serial: c.serial, ReplySerial: m.Serial, Destination: m.Sender,
 				ErrorName: errName, Signature: "s", Body: []any{errText}}
 		}
 		if err := c.send(r); err != nil {
