@@ -9,7 +9,9 @@
 GO        ?= go
 BIN       := bin/blesim
 VMDIR     ?= .vm
-APT_PKGS  := qemu-system-x86 linux-image-amd64 busybox-static cpio kmod bluez bluez-meshd dbus tshark
+# tshark dissects the air pcaps and headless chromium renders report.html in
+# the unit tests (scenarios/trace, scenarios/report); the rest is the VM.
+APT_PKGS  := qemu-system-x86 linux-image-amd64 busybox-static cpio kmod bluez bluez-meshd dbus tshark chromium
 
 export CGO_ENABLED := 0
 
@@ -21,7 +23,8 @@ all: build
 godeps:
 	$(GO) mod download
 
-# Debian packages for the VM harness (kernel, BlueZ, QEMU), when root.
+# Debian packages for the VM harness (kernel, BlueZ, QEMU) and the output
+# checks (tshark, chromium), when root.
 sysdeps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -51,7 +54,10 @@ vmtest: build sysdeps
 	$(GO) build -trimpath -o bin/meshsend ./scenarios/harness/meshsend
 	scenarios/harness/vmtest.sh $(BIN)
 
-test: unit vmtest
+# make test installs tshark and chromium first (sysdeps) and makes the tests
+# that use them fail, not skip, when they are missing.
+test: export BLESIM_REQUIRE_TOOLS := 1
+test: sysdeps unit vmtest
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./linklayer/...

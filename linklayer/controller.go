@@ -39,6 +39,9 @@ type Controller struct {
 	log    *zap.Logger
 	radio  *radio.Radio // groups the controller's ports: one radio
 	toHost func(h4 []byte)
+	// onSession sees the keys of each encryption session put into use
+	// (SetSessionObserver, session_observer.go).
+	onSession func(SessionKeys)
 
 	handlers map[hci.Opcode]*handler
 
@@ -150,6 +153,15 @@ func (c *Controller) FromHost(pkt []byte) {
 // dropped without a trace on air, as if power were cut.
 func (c *Controller) Detach() {
 	c.stopAll()
+}
+
+// PowerOff cuts the controller's power: advertising, scanning and
+// initiating stop, every connection is dropped without a trace on air (the
+// peer's supervision timer expires, Core v5.4 Vol 6 Part B §4.5.2), and
+// the volatile state returns to its power-on values. A host brings it back
+// with HCI Reset (Vol 4 Part E §7.3.2).
+func (c *Controller) PowerOff() {
+	c.reset()
 }
 
 // reset returns the controller to its power-on state

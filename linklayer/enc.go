@@ -106,6 +106,7 @@ type encState struct {
 	phase encPhase
 	sess  *ccm.Session // the keys in use while tx or rx is on
 	next  *ccm.Session // the keys the start procedure in progress derived
+	keys  SessionKeys  // the material of next (then sess), for SetSessionObserver
 	// tx: every new non-empty PDU sent is sealed; rx: every new non-empty
 	// PDU received is opened. They switch at different moments on each side
 	// (§5.1.3.1, §5.1.3.2).
@@ -173,6 +174,7 @@ func (cn *conn) newKeys(ltk [16]byte) *ccm.Session {
 	e := &cn.enc
 	l, skd, iv := ccm.FromLL(ltk, e.req.SKDc, e.rsp.SKDp, e.req.IVc, e.rsp.IVp)
 	s, _ := ccm.NewSession(l, skd, iv) // 16-byte keys and a 4-byte MIC cannot fail
+	e.keys = SessionKeys{LTK: l, SKD: skd, IV: iv}
 	return s
 }
 
@@ -311,6 +313,7 @@ func (cn *conn) rxStartEncReq(p []byte) {
 	e.phase = encCenStartRsp
 	cn.sendEncCtrl(func() []byte {
 		e.sess, e.next = e.next, nil
+		cn.keysInUse()
 		e.tx, e.rx = true, true
 		return pdu.BuildStartEncRsp()
 	})
@@ -415,6 +418,7 @@ func (cn *conn) ltkReply(ltk [16]byte) {
 	e.phase = encPerStartRsp
 	cn.sendEncCtrl(func() []byte {
 		e.sess, e.next = e.next, nil
+		cn.keysInUse()
 		e.rx = true
 		return pdu.BuildStartEncReq()
 	})

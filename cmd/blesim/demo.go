@@ -23,8 +23,11 @@ Runs a small world in virtual time: a built-in central scans, finds the
 virtual oximeter "Oximeter" 2 m away, connects, discovers its GATT database,
 reads the Battery Level and PLX Features, subscribes to PLX Continuous
 Measurement, listens for a few seconds and disconnects. Prints each step
-with its virtual time, what went over the air, and where the btsnoop traces
-(btmon -r FILE) went. Exit status 0 when every step happened.`
+with its virtual time, what went over the air, and where the outputs went:
+a btsnoop trace per controller (btmon -r FILE), the air as pcap (air.pcap;
+tshark, Wireshark), a copy with encrypted links decrypted for teaching
+(air-decrypted.pcap) and a message sequence chart (report.html). Logs go to
+stderr (--log-format console|json). Exit status 0 when every step happened.`
 
 // demoWorld is the demo's world file.
 const demoWorld = `seed: 7
@@ -43,11 +46,17 @@ devices:
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "[flags]", demoAbout, stdout)
-	out := fs.String("out", "blesim-demo", "directory for the btsnoop traces")
+	out := fs.String("out", "blesim-demo", "directory for the outputs (btsnoop traces, pcaps, report.html)")
 	seed := fs.Uint64("seed", 7, "random seed (the same seed gives the same run)")
+	logs := addLogFlags(fs, "warn")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
+	log, err := logs.logger(stderr)
+	if err != nil {
+		return usageError{err}
+	}
+	defer log.Sync() //nolint:errcheck
 	w, err := world.Parse("demo.yaml", []byte(demoWorld))
 	if err != nil {
 		return err
@@ -55,8 +64,10 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	w.Seed = *seed
 	battery, plxFeatures, plxCont := att.UUID16(0x2A19), att.UUID16(0x2A60), att.UUID16(0x2A5F)
 	ew, err := engine.Build(w, engine.Options{
-		SnoopDir: *out,
-		PcapFile: filepath.Join(*out, "air.pcap"),
+		Log:               log,
+		SnoopDir:          *out,
+		PcapFile:          filepath.Join(*out, "air.pcap"),
+		DecryptedPcapFile: filepath.Join(*out, "air-decrypted.pcap"),
 		CentralConfig: func(world.Device) profiles.CentralConfig {
 			return profiles.CentralConfig{
 				Target:    "Oximeter",
@@ -129,6 +140,8 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	abs, _ := filepath.Abs(filepath.Join(*out, "air.pcap"))
 	fmt.Fprintf(stdout, "the air as a sniffer sees it (tshark -r FILE, or Wireshark):\n  %s\n", abs)
+	abs, _ = filepath.Abs(filepath.Join(*out, "air-decrypted.pcap"))
+	fmt.Fprintf(stdout, "the same with encrypted links decrypted, for teaching:\n  %s\n", abs)
 	chart := filepath.Join(*out, "report.html")
 	if err := writeChart(chart, rec); err != nil {
 		return err

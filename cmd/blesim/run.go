@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"blesim/scenarios/engine"
 	"blesim/scenarios/library"
 	"blesim/scenarios/scenario"
 )
@@ -20,9 +21,19 @@ expectations. SCENARIO is a scenario file or the name of a built-in one
 not (the summary says which, what was expected, what happened and at which
 simulated time), 2 for a broken file or usage.
 
-The output directory receives a btsnoop file per controller (btmon -r,
-Wireshark), air.pcap (the air as a sniffer sees it), result.json and report.html
-(a message sequence chart of the run: open it in a browser).
+The output directory (--out; default a fresh blesim-run-NAME-* directory
+under the current one, printed at the end) receives:
+  NAME.btsnoop        each controller's HCI traffic (btmon -r FILE, Wireshark)
+  air.pcap            the air as a sniffer sees it, encrypted PDUs as sent
+                      (LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR: tshark, Wireshark)
+  air-decrypted.pcap  the same packets with the encrypted links decrypted with
+                      the session keys the controllers derived, for teaching
+  result.json         expectations, findings, step timings (for CI)
+  report.html         a message sequence chart of the run: open it in a browser
+
+Logs go to stderr (--log-format console|json). On a terminal (or with
+--progress) a status line shows the simulated time, the steps done and the
+scheduler's speed every two seconds; it does not change any output file.
 
 ` + scenario.Reference
 
@@ -31,8 +42,12 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "SCENARIO.yaml|NAME [--out DIR] [--json]", runAbout, stdout)
 	out := fs.String("out", "", "output directory (default: a fresh blesim-run-NAME-* directory under the current one)")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of the summary")
-	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn or error")
-	logJSON := fs.Bool("log-json", false, "logs as JSON")
+	logs := addLogFlags(fs, "warn")
+	var prog progressFlag
+	fs.Var(&prog, "progress", "show a progress line on stderr (default: only when stderr is a terminal)")
+	var hosts hostFlags
+	fs.Var(&hosts, "host", "NAME=kernel: the real kernel and BlueZ play central NAME through /dev/vhci (real time; needs root, hci_vhci and bluetoothd, e.g. inside blesim vm); repeatable")
+	vhciPath := fs.String("vhci-path", "/dev/vhci", "the vhci device for --host NAME=kernel")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -44,10 +59,16 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	log, err := newLogger(*logLevel, *logJSON, stderr)
+	for _, h := range hosts {
+		if err := s.SetHost(h[0], h[1]); err != nil {
+			return usagef("--host %s=%s: %v", h[0], h[1], err)
+		}
+	}
+	log, err := logs.logger(stderr)
 	if err != nil {
 		return usageError{err}
 	}
+	defer log.Sync() //nolint:errcheck
 	dir := *out
 	if dir == "" {
 		name := s.Name
@@ -60,7 +81,18 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	res, err := scenario.Run(s, scenario.Options{Log: log, OutDir: dir})
+	opts := scenario.Options{Log: log, OutDir: dir, VHCIPath: *vhciPath}
+	var stopProgress func()
+	if prog.enabled(stderr) {
+		tty := isTerminal(stderr)
+		opts.Started = func(ew *engine.World, steps func() (int, int)) {
+			stopProgress = startProgress(stderr, tty, ew, steps)
+		}
+	}
+	res, err := scenario.Run(s, opts)
+	if stopProgress != nil {
+		stopProgress()
+	}
 	if err != nil {
 		return err
 	}
@@ -76,7 +108,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s\n", data)
 	} else {
 		fmt.Fprint(stdout, res.Summary())
-		fmt.Fprintf(stdout, "outputs in %s (btsnoop per controller, air.pcap, result.json, report.html)\n", dir)
+		fmt.Fprintf(stdout, "outputs in %s (btsnoop per controller, air.pcap, air-decrypted.pcap, result.json, report.html)\n", dir)
 	}
 	if !res.Passed {
 		var names []string
@@ -111,4 +143,18 @@ func fileSafe(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// hostFlags collects --host NAME=HOST.
+type hostFlags [][2]string
+
+func (h *hostFlags) String() string { return fmt.Sprint(*h) }
+
+func (h *hostFlags) Set(v string) error {
+	name, host, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=kernel or NAME=builtin, got %q", v)
+	}
+	*h = append(*h, [2]string{name, host})
+	return nil
 }

@@ -15,7 +15,7 @@ func TestRunBuiltinScenario(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, out, "PASS: ")
 	require.Contains(t, out, "outputs in "+dir)
-	for _, f := range []string{"Phone.btsnoop", "Oximeter.btsnoop", "air.pcap", "result.json"} {
+	for _, f := range []string{"Phone.btsnoop", "Oximeter.btsnoop", "air.pcap", "air-decrypted.pcap", "result.json", "report.html"} {
 		fi, err := os.Stat(filepath.Join(dir, f))
 		require.NoError(t, err)
 		require.NotZero(t, fi.Size(), f)
@@ -81,7 +81,7 @@ func TestRunBrokenScenarioExits2(t *testing.T) {
 	}{
 		{[]string{"run", p}, p + ":5: steps[0].wait: want a duration"},
 		{[]string{"run"}, "want exactly one scenario file"},
-		{[]string{"run", "no-such-scenario"}, "no built-in scenario of that name (built-in: lost-bond"},
+		{[]string{"run", "no-such-scenario"}, "no built-in scenario of that name (built-in: "},
 	} {
 		code, _, stderr := runCLI(tc.args...)
 		require.Equal(t, exitUsage, code, "%v", tc.args)

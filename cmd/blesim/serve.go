@@ -25,7 +25,9 @@ time until SIGINT or SIGTERM, when it unplugs cleanly.
 
 When everything is attached it prints one line, e.g. 'ready: hci0 hci1' (the
 kernel's indexes), so scripts can wait for it. Every controller's HCI traffic
-is written as btsnoop (btmon -r FILE) under --trace-dir.
+is written as btsnoop (btmon -r FILE) under --trace-dir; --pcap writes the air
+as a sniffer sees it, --pcap-decrypted a copy with the encrypted links in
+clear. Logs go to stderr (--log-format console|json).
 
 Examples:
   blesim serve world.yaml --vhci 2
@@ -45,11 +47,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	var listen multiFlag
 	fs.Var(&listen, "hci-listen", "offer controllers over H4 sockets: tcp:HOST:PORT or unix:PATH, one controller per accepted connection (repeatable)")
 	traceDir := fs.String("trace-dir", "blesim-traces", "directory for the btsnoop traces (one per controller); empty: none")
-	pcapFile := fs.String("pcap", "", "write every packet on the simulated air to this pcap file (Wireshark, tshark)")
+	pcapFile := fs.String("pcap", "", "write every packet on the simulated air to this pcap file (Wireshark, tshark), encrypted PDUs as sent")
+	pcapDecrypted := fs.String("pcap-decrypted", "", "write a copy of the air with encrypted links decrypted (the session keys the controllers derived) to this pcap file, for teaching")
 	control := fs.String("control", "", "open a control socket at this path for 'blesim ctl' (forget keys, move devices)")
 	stateDir := fs.String("state-dir", "blesim-state", "directory for the devices' bond files (NAME.bonds.json)")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	logJSON := fs.Bool("log-json", false, "log as JSON instead of console text")
+	logs := addLogFlags(fs, "info")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -63,7 +65,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if *nVHCI == 0 && len(listen) == 0 {
 		fmt.Fprintln(stderr, "blesim serve: note: no --vhci and no --hci-listen: only the world's built-in devices will run")
 	}
-	log, err := newLogger(*logLevel, *logJSON, stderr)
+	log, err := logs.logger(stderr)
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -72,7 +74,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	ew, err := engine.Build(w, engine.Options{Log: log, SnoopDir: *traceDir, StateDir: *stateDir, PcapFile: *pcapFile})
+	ew, err := engine.Build(w, engine.Options{Log: log, SnoopDir: *traceDir, StateDir: *stateDir,
+		PcapFile: *pcapFile, DecryptedPcapFile: *pcapDecrypted})
 	if err != nil {
 		return usageError{err}
 	}

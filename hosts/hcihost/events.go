@@ -163,6 +163,12 @@ type multiEvent []Event
 
 func (multiEvent) isEvent() {}
 
+// ParseEvent parses a validated event (hci.Event.Validate) as the host
+// does, for observers of HCI traffic such as a scenario watching the
+// kernel's controller. An LE Advertising Report with several reports
+// comes back as one Event that observers may ignore.
+func ParseEvent(e hci.Event) (Event, error) { return parseEvent(e) }
+
 // parseEvent parses a validated event. Advertising reports with several
 // entries come back as multiEvent and are split by dispatch.
 func parseEvent(e hci.Event) (Event, error) {

@@ -66,6 +66,7 @@ type Provisioner struct {
 	nodes    []*ProvisionedNode
 	prompts  map[[16]byte]func(prov.OOBValue)
 	wanted   map[[16]byte]bool // queued with Provision
+	once     map[[16]byte]once // ProvisionOnce attempts (provisioner_once.go)
 	nextAddr uint16
 	hci      *provHCI
 	started  bool
@@ -157,6 +158,9 @@ func (p *Provisioner) ReceiveAD(ad []byte) {
 }
 
 func (p *Provisioner) target(uuid [16]byte) (Target, bool) {
+	if t, ok := p.onceTarget(uuid); ok {
+		return t, true
+	}
 	for _, t := range p.cfg.Targets {
 		if t.UUID == uuid {
 			return t, true
@@ -234,7 +238,11 @@ func (p *Provisioner) pump() {
 // and the device advertises the Mesh Provisioning Service, else over a
 // PB-ADV link.
 func (p *Provisioner) start(uuid [16]byte) {
-	if p.hci != nil && p.hci.gatt != nil && p.hci.gatt.has(uuid) {
+	gatt, wait := p.bearerFor(uuid)
+	if wait {
+		return
+	}
+	if gatt {
 		p.active[uuid] = true
 		p.attempts[uuid]++
 		p.hci.gatt.provision(uuid)
@@ -295,6 +303,7 @@ func (p *Provisioner) Enter(uuid [16]byte, v prov.OOBValue) error {
 
 func (p *Provisioner) done(uuid [16]byte, bearer string, r prov.Result) {
 	delete(p.active, uuid)
+	delete(p.once, uuid) // one attempt: no retry
 	delete(p.prompts, uuid)
 	defer p.pump()
 	if r.Err != nil {

@@ -112,7 +112,7 @@ func (g *gattProv) fail(err error) {
 	g.cur = nil
 	g.timer.Stop()
 	g.scan()
-	g.p.done(uuid, "PB-GATT", prov.Result{Err: &prov.ClosedError{Reason: prov.CloseFail, Msg: "PB-GATT connection: " + err.Error()}})
+	g.p.connectFailed(uuid, prov.Result{Err: &prov.ClosedError{Reason: prov.CloseFail, Msg: "PB-GATT connection: " + err.Error()}})
 	g.next()
 }
 
@@ -150,7 +150,7 @@ func (g *gattProv) disconnected(c *l2cap.Conn) {
 	delete(g.devs, uuid)
 	if !session && g.p.active[uuid] {
 		// Disconnected before the protocol finished.
-		g.p.done(uuid, "PB-GATT", prov.Result{Err: &prov.ClosedError{Reason: prov.CloseFail, Msg: "PB-GATT disconnected"}})
+		g.p.connectFailed(uuid, prov.Result{Err: &prov.ClosedError{Reason: prov.CloseFail, Msg: "PB-GATT disconnected"}})
 	}
 	g.next()
 }

@@ -97,6 +97,9 @@ type Peripheral struct {
 	advertising bool
 	tasks       []task
 	rpa         hci.BDAddr // current resolvable private address (Privacy)
+	// advFilter is the Advertising_Filter_Policy of LE Set Advertising
+	// Parameters (0: anyone; the e-lock sets 0x03 outside pairing mode).
+	advFilter uint8
 }
 
 type task struct {
@@ -247,7 +250,7 @@ func (p *Peripheral) advParams() []byte {
 		own = 0x01
 	}
 	w := &hci.Writer{}
-	w.U16(iv).U16(iv).U8(typ).U8(own).U8(0).Addr(hci.BDAddr{}).U8(0x07).U8(0x00)
+	w.U16(iv).U16(iv).U8(typ).U8(own).U8(0).Addr(hci.BDAddr{}).U8(0x07).U8(p.advFilter)
 	return w.B
 }
 

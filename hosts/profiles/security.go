@@ -45,6 +45,15 @@ type SecurityConfig struct {
 	// OOBRequired refuses other methods with OOB Not Available.
 	OOB         *smp.OOBData `yaml:"-"`
 	OOBRequired bool         `yaml:"oob_required"`
+	// LocalOOB is this device's fixed LE Secure Connections OOB data
+	// (an NFC tag's private key and r); nil: fresh keys every pairing.
+	LocalOOB *smp.LocalOOB `yaml:"-"`
+	// RequestMITM sets the MITM flag without requiring an authenticated
+	// key (as BlueZ does below security level high).
+	RequestMITM bool `yaml:"request_mitm"`
+	// Faults make the device break the specification on purpose (keys
+	// distributed that were not negotiated, fixed key material).
+	Faults smp.Faults `yaml:"-"`
 	// MinKeySize and MaxKeySize bound the encryption key size (defaults
 	// 7 and 16).
 	MinKeySize int `yaml:"min_key_size"`
@@ -84,7 +93,8 @@ func (s SecurityConfig) smpConfig(log *zap.Logger) (smp.Config, error) {
 	}
 	c := smp.Config{IOCap: io, Bonding: !s.NoBonding, MITM: s.MITM, MaxKeySize: s.MaxKeySize, MinKeySize: s.MinKeySize,
 		Passkey: s.Passkey, OOB: s.OOB, OOBRequired: s.OOBRequired, Distribute: s.Distribute, Request: s.Request,
-		IRK: s.IRK, Agent: s.Agent, Strict: s.Strict, NoPairing: s.NoPairing, DebugKeys: s.DebugKeys, ForgetAfter: s.ForgetAfter}
+		IRK: s.IRK, Agent: s.Agent, Strict: s.Strict, NoPairing: s.NoPairing, DebugKeys: s.DebugKeys, ForgetAfter: s.ForgetAfter,
+		LocalOOB: s.LocalOOB, RequestMITM: s.RequestMITM, Faults: s.Faults}
 	switch {
 	case s.SecureConnectionsOnly && s.LegacyOnly:
 		return c, fmt.Errorf("security: secure connections only and legacy only exclude each other")

@@ -101,6 +101,19 @@ type Config struct {
 	// refuses pairing with OOB Not Available when the model is not OOB.
 	OOB         *OOBData
 	OOBRequired bool
+	// LocalOOB is this device's fixed LE Secure Connections OOB data,
+	// used in every OOB pairing (unless Manager.LocalSCOOB prepared
+	// fresh data for the next one); nil: a new key pair each pairing.
+	LocalOOB *LocalOOB
+	// RequestMITM sets the MITM flag in this device's pairing commands
+	// without requiring an authenticated key: a pairing the IO
+	// capabilities make Just Works goes on (Vol 3 Part H §2.3.5.1 leaves
+	// the decision to the host). BlueZ does this whenever its IO
+	// capability is not NoInputNoOutput and the security level asked for
+	// is below high. MITM both sets the flag and requires the key.
+	RequestMITM bool
+	// Faults make the device misbehave on purpose (see Faults).
+	Faults Faults
 	// Distribute is the set of keys this device offers to distribute and
 	// Request the set it asks the peer for, when bonding (default: EncKey,
 	// IdKey and Sign both ways). A responder answers with the

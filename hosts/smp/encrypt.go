@@ -171,7 +171,7 @@ func (s *session) localAuthReq() AuthReq {
 	if set.bonding {
 		a |= AuthBonding
 	}
-	if set.mitm {
+	if set.mitm || s.m.cfg.RequestMITM {
 		a |= AuthMITM
 	}
 	if set.sc != LegacyOnly {

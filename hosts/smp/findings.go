@@ -123,10 +123,13 @@ func NonRandom(b []byte) string {
 		}
 	}
 	if prog {
-		if step == 0 {
+		switch {
+		case step == 0:
 			return fmt.Sprintf("all octets are 0x%02x", b[0])
+		case step >= 0x80:
+			return fmt.Sprintf("a counting sequence (down by 0x%02x)", -step)
 		}
-		return fmt.Sprintf("a counting sequence (step 0x%02x)", step)
+		return fmt.Sprintf("a counting sequence (up by 0x%02x)", step)
 	}
 	for _, p := range []int{2, 4} {
 		if len(b) >= 2*p && bytes.Equal(b[p:], b[:len(b)-p]) {

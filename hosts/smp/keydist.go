@@ -1,7 +1,6 @@
 package smp
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -57,6 +56,7 @@ func (s *session) keyDistStart() {
 	} else {
 		p.ours, p.theirs = p.rsp.RespKeyDist&mask, p.rsp.InitKeyDist&mask
 	}
+	p.ours = s.distributedKeys(p.ours)
 	p.expect = distCodes(p.theirs)
 	s.st = stKeyDist
 	s.resetTimer()
@@ -87,9 +87,8 @@ func (s *session) sendKeys() {
 	if p.ours&DistEncKey != 0 {
 		// A fresh random LTK reduced to the key size (wire order: the
 		// significant octets come first), EDIV and Rand (§2.4.2.3).
-		ltk := Key(smpcrypto.Rev16(smpcrypto.MaskKey(m.random16(), p.keySize)))
-		r := m.random(10)
-		loc.LTK, loc.EDIV, loc.Rand = &ltk, binary.LittleEndian.Uint16(r), binary.LittleEndian.Uint64(r[2:])
+		ltk, ediv, rand := s.encKeyMaterial()
+		loc.LTK, loc.EDIV, loc.Rand = &ltk, ediv, rand
 		s.send(EncryptionInformation{LTK: ltk})
 		s.send(CentralIdentification{EDIV: loc.EDIV, Rand: loc.Rand})
 	}
@@ -137,12 +136,12 @@ func (s *session) checkKey(pdu PDU, raw []byte) bool {
 // onKey takes one key distribution command.
 func (s *session) onKey(pdu PDU, raw []byte) {
 	p := s.p
-	random := s.checkKey(pdu, raw)
 	code := pdu.Code()
 	if p == nil {
 		s.log.Info("key distribution command outside a pairing; dropped", zap.Stringer("code", code))
 		return
 	}
+	random := s.checkKey(pdu, raw)
 	if s.st != stKeyDist {
 		s.unexpected(pdu, raw)
 		return

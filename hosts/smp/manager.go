@@ -42,6 +42,7 @@ type Manager struct {
 	attempts map[Address]*attempts
 	peerKeys map[[32]byte]bool // X coordinates of the peers' public keys seen
 	oob      *localOOB
+	fixedOOB *localOOB // Config.LocalOOB
 	findings []Finding
 
 	// OnEvent receives every event (see events.go), findings included.
@@ -67,6 +68,9 @@ func New(log *zap.Logger, host *hcihost.Host, mux *l2cap.Mux, cfg Config) (*Mana
 	}
 	m := &Manager{log: log, host: host, mux: mux, sched: host.Scheduler(), cfg: cfg,
 		sessions: map[uint16]*session{}, attempts: map[Address]*attempts{}, peerKeys: map[[32]byte]bool{}}
+	if err := m.setFixedOOB(); err != nil {
+		return nil, err
+	}
 	m.store = cfg.Store
 	if m.store == nil {
 		m.store = NewMemoryStore()

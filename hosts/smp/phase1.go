@@ -20,7 +20,7 @@ func (s *session) localParams(set settings) PairingParams {
 			p.InitKeyDist, p.RespKeyDist = cfg.request(), cfg.distribute()
 		}
 	}
-	if set.mitm {
+	if set.mitm || cfg.RequestMITM {
 		p.AuthReq |= AuthMITM
 	}
 	if set.sc != LegacyOnly {

@@ -19,6 +19,9 @@ func (s *session) scStart() {
 		// The key pair and r of LocalSCOOB serve one pairing.
 		p.kp, localR = oob.kp, oob.r
 		m.oob = nil
+	} else if oob := m.fixedOOB; oob != nil && p.method == OutOfBand {
+		// Fixed OOB data (an NFC tag): the same key pair every time.
+		p.kp, localR = oob.kp, oob.r
 	} else {
 		kp, err := m.newKeyPair()
 		if err != nil {
@@ -202,6 +205,7 @@ func (s *session) scRandom(v [16]byte) {
 				s.fail(ReasonConfirmValueFailed, "Cbi does not match Nbi (wrong passkey)")
 				return
 			}
+			s.probeRound(true, 0) // probe.go
 			p.round++
 			if p.round < 20 {
 				s.st = stSCConfirm

@@ -275,6 +275,7 @@ func (s *session) unexpected(pdu PDU, raw []byte) {
 // remoteFailed handles Pairing Failed from the peer.
 func (s *session) remoteFailed(r Reason) {
 	s.log.Info("peer failed the pairing", zap.Stringer("reason", r), zap.Stringer("state", s.st))
+	s.probeRound(false, r) // probe.go
 	s.end()
 	s.m.emit(PairingFailed{Handle: s.conn.Handle, Peer: s.identity, Reason: r, Remote: true})
 	s.finishSecure(r)

@@ -44,6 +44,11 @@ type Options struct {
 	// (LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR), as a sniffer would see it:
 	// encrypted PDUs stay encrypted. tshark and Wireshark dissect it.
 	PcapFile string
+	// DecryptedPcapFile, when set, receives a copy of the air for
+	// teaching in which the data PDUs of encrypted links are in clear,
+	// decrypted with the session keys the controllers derived (pcap.go,
+	// decrypt.go in scenarios/trace; decrypted.go here).
+	DecryptedPcapFile string
 	// StateDir holds the devices' bond files (NAME.bonds.json) unless a
 	// device names its own bond_file.
 	StateDir string
@@ -71,8 +76,17 @@ type Device struct {
 	MeshEvents []meshnode.Event
 	// OnEvent, when set, sees each event as it happens.
 	OnEvent func(d *Device, e profiles.Event)
-	snoop   *snoop
-	log     *zap.Logger
+	// OnMeshEvent, when set, sees each mesh event as it happens.
+	OnMeshEvent func(d *Device, e meshnode.Event)
+	snoop       *snoop
+	log         *zap.Logger
+	// Power (power.go): off, the boot count gen, the running host's HCI
+	// links, and the bonds of a memory store kept over a power cycle
+	// (flash) and as the running host booted with them.
+	off           bool
+	gen           int
+	run           *hostRun
+	flash, booted *flashBonds
 }
 
 // World is a running simulation.
@@ -88,6 +102,11 @@ type World struct {
 	onAir   []func(tx *radio.Reception, from *radio.Port)
 	pcap    *trace.Pcap
 	pcapF   *os.File
+	// onKeys sees the keys of every encryption session a controller puts
+	// into use (OnSessionKeys); dpcap is the decrypted copy of the air.
+	onKeys []func(linklayer.SessionKeys)
+	dpcap  *trace.Pcap
+	dpcapF *os.File
 }
 
 // OnAir adds fn to the functions that see every transmission when it
@@ -120,6 +139,12 @@ func Build(w *world.World, opts Options) (*World, error) {
 			return nil, err
 		}
 	}
+	if opts.DecryptedPcapFile != "" {
+		if err := ew.openDecryptedPcap(opts.DecryptedPcapFile); err != nil {
+			ew.Close()
+			return nil, err
+		}
+	}
 	if opts.SnoopDir != "" {
 		if err := os.MkdirAll(opts.SnoopDir, 0o755); err != nil {
 			return nil, fmt.Errorf("trace directory: %w", err)
@@ -146,7 +171,9 @@ func Build(w *world.World, opts Options) (*World, error) {
 // Call it on the simulation goroutine (before running the scheduler).
 func (w *World) Start() {
 	for _, d := range w.Devices {
-		d.Host.Start()
+		if d.Host != nil { // host: kernel devices start when the kernel attaches
+			d.Host.Start()
+		}
 	}
 }
 
@@ -166,6 +193,10 @@ func (w *World) Close() error {
 	if w.pcap != nil {
 		errs = append(errs, w.pcap.Close(), w.pcapF.Close())
 		w.pcap = nil
+	}
+	if w.dpcap != nil {
+		errs = append(errs, w.dpcap.Close(), w.dpcapF.Close())
+		w.dpcap = nil
 	}
 	for _, sn := range w.snoops {
 		if !sn.closed {
@@ -215,6 +246,7 @@ func (w *World) newController(name string, addr hci.BDAddr, p [2]float64, tx int
 	c := linklayer.New(w.Sched, w.Medium, linklayer.Config{
 		Name: name, Address: addr, Position: pos(p), TxPower: tx,
 	}, w.log)
+	c.SetSessionObserver(w.sessionKeys)
 	var sn *snoop
 	if w.opts.SnoopDir != "" {
 		var err error
@@ -230,6 +262,9 @@ func (w *World) newController(name string, addr hci.BDAddr, p [2]float64, tx int
 // addDevice builds a device's controller and built-in host and wires them
 // through the scheduler (so the run stays deterministic).
 func (w *World) addDevice(spec world.Device) (*Device, error) {
+	if spec.Host == world.HostKernel {
+		return w.addKernelDevice(spec)
+	}
 	d := &Device{Spec: spec}
 	ctrl, sn, err := w.newController(spec.Name, spec.Address, spec.Position, spec.TxPower)
 	if err != nil {
@@ -238,20 +273,16 @@ func (w *World) addDevice(spec world.Device) (*Device, error) {
 	d.Ctrl, d.snoop = ctrl, sn
 	log := w.log.With(zap.String("dev", spec.Name))
 	d.log = log
-	down := newHCILink(w.Sched, func(pkt []byte) {
-		d.snoop.write(vhci.HostToController, pkt)
-		d.Ctrl.FromHost(pkt)
-	})
-	toController := func(h4 []byte) { down.send(append([]byte(nil), h4...)) }
-	host, central, err := newHost(log, w.Sched, toController, spec, d.emit, w.opts.CentralConfig, w.opts.StateDir, &d.MeshEvents)
-	if err != nil {
+	// The host and its HCI links are made per boot (power.go).
+	if err := w.boot(d, spec.Security.LoadBondsAtBoot); err != nil {
 		return nil, err
 	}
-	d.Host, d.Central = host, central
-	up := newHCILink(w.Sched, func(h4 []byte) { d.Host.Receive(h4) })
 	ctrl.SetHostSink(func(h4 []byte) {
+		if d.off || d.run == nil {
+			return // a controller without power says nothing
+		}
 		sn.write(vhci.ControllerToHost, h4)
-		up.send(h4)
+		d.run.up.send(h4)
 	})
 	return d, nil
 }

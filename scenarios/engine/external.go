@@ -68,6 +68,11 @@ func (w *World) FlushTraces() {
 			w.log.Warn("pcap flush failed", zap.Error(err))
 		}
 	}
+	if w.dpcap != nil {
+		if err := w.dpcap.Flush(); err != nil {
+			w.log.Warn("decrypted pcap flush failed", zap.Error(err))
+		}
+	}
 	for _, sn := range w.snoops {
 		if err := sn.flush(); err != nil {
 			w.log.Warn("trace flush failed", zap.String("file", sn.path), zap.Error(err))

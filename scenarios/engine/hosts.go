@@ -21,7 +21,7 @@ type builtinHost interface {
 }
 
 // newHost maps a world device to its built-in host profile.
-func newHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.Device, emit func(profiles.Event), centralCfg func(world.Device) profiles.CentralConfig, stateDir string, meshEvents *[]meshnode.Event) (builtinHost, *profiles.Central, error) {
+func newHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.Device, emit func(profiles.Event), centralCfg func(world.Device) profiles.CentralConfig, stateDir string, meshEvent func(meshnode.Event)) (builtinHost, *profiles.Central, error) {
 	pc := profiles.PeripheralConfig{
 		Name:            spec.Name,
 		AddressType:     spec.AddressType,
@@ -39,7 +39,7 @@ func newHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.De
 	}
 	switch spec.Profile {
 	case world.ProfileMeshNode, world.ProfileMeshProvisioner:
-		h, err := newMeshHost(log, s, send, spec, stateDir, meshEvents)
+		h, err := newMeshHost(log, s, send, spec, stateDir, meshEvent)
 		return h, nil, err
 	case world.ProfileOximeter:
 		h, err := profiles.NewOximeter(log, s, send, profiles.OximeterConfig{PeripheralConfig: pc})
@@ -50,6 +50,13 @@ func newHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.De
 		return h, nil, nil
 	case world.ProfileHeartRate:
 		h, err := profiles.NewHeartRate(log, s, send, profiles.HeartRateConfig{PeripheralConfig: pc})
+		if err != nil {
+			return nil, nil, err
+		}
+		h.OnEvent = emit
+		return h, nil, nil
+	case world.ProfileELock:
+		h, err := profiles.NewLock(log, s, send, profiles.LockConfig{PeripheralConfig: pc, PairingMode: spec.Security.PairingMode})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -87,6 +94,9 @@ func newHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.De
 			cc = centralCfg(spec)
 		}
 		cc.Name, cc.AddressType, cc.Address = spec.Name, spec.AddressType, spec.Address
+		if spec.Security.Line > 0 { // the world gives the central's security
+			cc.Security.SecurityConfig = securityConfig(spec, stateDir)
+		}
 		if cc.Security.BondFile == "" && stateDir != "" {
 			cc.Security.BondFile = filepath.Join(stateDir, fileName(spec.Name)+".bonds.json")
 		}
@@ -124,7 +134,47 @@ func securityConfig(spec world.Device, stateDir string) profiles.SecurityConfig 
 		copy(tk[:], ws.OOBLegacyTK)
 		sc.OOB = &smp.OOBData{TK: &tk}
 	}
+	keySecurity(&sc, spec)
 	return sc
+}
+
+// keySecurity maps the key distribution, misbehaviour and SC OOB fields.
+// initiator_keys and responder_keys are the pairing commands' fields: a
+// central (the initiator) distributes the first and requests the second,
+// a peripheral the other way round.
+func keySecurity(sc *profiles.SecurityConfig, spec world.Device) {
+	ws := spec.Security
+	dist := func(k *world.KeyDist) *smp.KeyDist {
+		if k == nil {
+			return nil
+		}
+		d := smp.KeyDist(*k)
+		return &d
+	}
+	sc.Distribute, sc.Request = dist(ws.ResponderKeys), dist(ws.InitiatorKeys)
+	if spec.Profile == world.ProfileCentral {
+		sc.Distribute, sc.Request = sc.Request, sc.Distribute
+	}
+	sc.Strict, sc.RequestMITM = ws.StrictKeyDistribution, ws.RequestMITM
+	sc.Faults = smp.Faults{SendUnnegotiatedKeys: ws.SendUnnegotiatedKeys, FixedEDIV: ws.FixedEDIV, FixedRand: ws.FixedRand}
+	if len(ws.FixedLTK) == 16 {
+		ltk := smp.Key(ws.FixedLTK)
+		sc.Faults.FixedLTK = &ltk
+	}
+	o := ws.OOBSC
+	if o == nil {
+		return
+	}
+	if len(o.PrivateKey) == 32 && len(o.Random) == 16 {
+		sc.LocalOOB = &smp.LocalOOB{PrivateKey: [32]byte(o.PrivateKey), R: smp.Key(o.Random)}
+	}
+	if len(o.PeerRandom) == 16 && len(o.PeerConfirm) == 16 {
+		if sc.OOB == nil {
+			sc.OOB = &smp.OOBData{}
+		}
+		r, c := smp.Key(o.PeerRandom), smp.Key(o.PeerConfirm)
+		sc.OOB.PeerR, sc.OOB.PeerC = &r, &c
+	}
 }
 
 // charSecurity maps a characteristic's security level.

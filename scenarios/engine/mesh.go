@@ -14,8 +14,8 @@ import (
 )
 
 // newMeshHost builds a mesh-node or mesh-provisioner from the world file.
-// Its events are logged (serve prints them) and kept in *events.
-func newMeshHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.Device, stateDir string, events *[]meshnode.Event) (builtinHost, error) {
+// Its events are logged (serve prints them) and passed to event.
+func newMeshHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec world.Device, stateDir string, event func(meshnode.Event)) (builtinHost, error) {
 	m := spec.Mesh
 	var random *hci.BDAddr
 	if spec.AddressType == hci.AddrRandom {
@@ -27,7 +27,7 @@ func newMeshHost(log *zap.Logger, s *sim.Scheduler, send func([]byte), spec worl
 		state = filepath.Join(stateDir, fileName(spec.Name)+".mesh.json")
 	}
 	on := func(e meshnode.Event) {
-		*events = append(*events, e)
+		event(e)
 		logMeshEvent(log, spec.Name, spec.Profile == world.ProfileMeshProvisioner, e)
 	}
 	switch spec.Profile {

@@ -18,6 +18,8 @@ func (d *Device) SMP() *smp.Manager {
 		return h.SMP
 	case *profiles.Generic:
 		return h.SMP
+	case *profiles.Lock:
+		return h.SMP
 	}
 	return nil
 }

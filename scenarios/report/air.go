@@ -5,9 +5,11 @@ import (
 	"fmt"
 
 	"blesim/hosts/l2cap"
+	"blesim/linklayer"
 	"blesim/linklayer/pdu"
 	"blesim/linklayer/radio"
 	"blesim/linklayer/sim"
+	"blesim/scenarios/trace"
 	"blesim/vhci/hci"
 )
 
@@ -27,15 +29,20 @@ type Party struct {
 // CONNECT_IND opens a connection whose data PDUs are decoded: LL control
 // opcodes, and L2CAP frames (reassembled) by channel: ATT opcodes, SMP
 // codes, signaling. After LL_START_ENC_REQ the payloads cannot be read
-// from the air: they become "encrypted data" rows marked Encrypted, and
-// an EncryptionStarted row marks the moment. Runs of empty PDUs and
-// repeated advertising collapse into one row ("ADV_IND ×37").
+// from the air. With the session keys the controllers derived (AddKeys;
+// Record installs it) they are decrypted and decoded like the others, in
+// rows marked Encrypted and Decrypted (drawn with a lock); without them
+// they become "encrypted data" rows marked Encrypted. An
+// EncryptionStarted row marks the moment the link is encrypted (Core v5.4
+// Vol 6 Part B §5.1.3.1). Runs of empty PDUs and repeated advertising
+// collapse into one row ("ADV_IND ×37").
 type Recorder struct {
 	// PortName, when set, names the sender of a packet whose addresses
 	// are not among the parties (e.g. a resolvable private address).
 	PortName func(*radio.Port) string
 
 	names       map[hci.BDAddr]string
+	dec         *trace.Decryptor
 	tl          Timeline
 	conns       map[uint32]*airConn
 	open        map[rowKey]int // collapsible rows still accepting repeats
@@ -68,6 +75,7 @@ type rowKey struct {
 func NewRecorder(title string, parties ...Party) *Recorder {
 	r := &Recorder{
 		names:       map[hci.BDAddr]string{},
+		dec:         trace.NewDecryptor(),
 		conns:       map[uint32]*airConn{},
 		open:        map[rowKey]int{},
 		lastScanner: map[hci.BDAddr]string{},
@@ -123,6 +131,12 @@ func (r *Recorder) name(addr hci.BDAddr, from *radio.Port) string {
 	return addr.String()
 }
 
+// AddKeys gives the Recorder the key material one side of a connection
+// put into use (the signature fits engine.World.OnSessionKeys and
+// linklayer.Controller.SetSessionObserver), so that it can show what the
+// link carries once encrypted.
+func (r *Recorder) AddKeys(k linklayer.SessionKeys) { r.dec.AddKeys(k) }
+
 // Observe decodes one transmission. tx and its PDU are only read during
 // the call.
 func (r *Recorder) Observe(tx *radio.Reception, from *radio.Port) {
@@ -130,8 +144,11 @@ func (r *Recorder) Observe(tx *radio.Reception, from *radio.Port) {
 		r.adv(tx.Start, tx.PDU, from)
 		return
 	}
+	// The decryptor sees every data PDU, so that its packet counters
+	// follow the senders'.
+	clear, st := r.dec.Decrypt(tx.Packet, from)
 	if c := r.conns[tx.AccessAddress]; c != nil {
-		r.data(c, tx.Start, tx.PDU, from)
+		r.data(c, tx.Start, clear.PDU, from, st)
 	}
 }
 
@@ -180,7 +197,9 @@ func (r *Recorder) adv(at sim.Time, b []byte, from *radio.Port) {
 	r.add(e, true, "")
 }
 
-func (r *Recorder) data(c *airConn, at sim.Time, b []byte, from *radio.Port) {
+// data decodes a data PDU b; st says whether it was decrypted (then b is
+// the clear PDU) or is as on the air.
+func (r *Recorder) data(c *airConn, at sim.Time, b []byte, from *radio.Port, st int) {
 	p, err := pdu.ParseData(b)
 	if err != nil {
 		return
@@ -202,6 +221,10 @@ func (r *Recorder) data(c *airConn, at sim.Time, b []byte, from *radio.Port) {
 		return
 	}
 	llid := p.LLID()
+	if st != trace.Clear {
+		r.decrypted(c, e, dir, llid, payload, st)
+		return
+	}
 	// An encrypted non-empty PDU carries at least one octet and the MIC;
 	// shorter ones, and a plaintext LL_ENC_REQ after a pause, are clear.
 	if c.encrypted && (n < 1+pdu.MICLen || llid == pdu.LLIDControl && n == 23 && payload[0] == byte(pdu.OpEncReq)) {
@@ -224,6 +247,36 @@ func (r *Recorder) data(c *airConn, at sim.Time, b []byte, from *radio.Port) {
 		r.add(e, false, "")
 		return
 	}
+	r.plain(c, e, dir, llid, payload)
+}
+
+// decrypted shows a PDU that was encrypted on air, decrypted with the
+// sender's keys: announced as the start of encryption when it is the
+// first, decoded like a clear one, marked Encrypted and Decrypted. When
+// the receiver derived other keys (a wrong LTK) it says so: the receiver
+// sees a MIC failure, and the link never becomes encrypted.
+func (r *Recorder) decrypted(c *airConn, e Event, dir int, llid pdu.LLID, payload []byte, st int) {
+	e.Encrypted, e.Decrypted = true, true
+	c.encrypted = true
+	if st == trace.DecryptedMICFailure {
+		e.MICFailure = true
+	} else if !c.announced {
+		c.announced = true
+		r.add(Event{At: e.At, From: c.central, To: c.peripheral, Layer: LayerLL, Kind: EncryptionStarted,
+			Label: "link encrypted from here"}, false, "")
+	}
+	r.plain(c, e, dir, llid, payload)
+	if llid == pdu.LLIDControl && pdu.ControlPDU(payload).Opcode() == pdu.OpPauseEncRsp {
+		// The peripheral's LL_PAUSE_ENC_RSP is the last encrypted PDU
+		// before a key refresh (§5.1.3.2): the restart is announced anew.
+		c.encrypted, c.announced = false, false
+	}
+}
+
+// plain decodes a clear (or decrypted) non-empty data PDU: LL control, or
+// L2CAP reassembled per direction.
+func (r *Recorder) plain(c *airConn, e Event, dir int, llid pdu.LLID, payload []byte) {
+	n, at := len(payload), e.At
 	switch llid {
 	case pdu.LLIDControl:
 		e.Label, e.Detail = controlLabel(payload)
@@ -233,7 +286,7 @@ func (r *Recorder) data(c *airConn, at sim.Time, b []byte, from *radio.Port) {
 		case pdu.OpPauseEncRsp:
 			c.encrypted = false
 		}
-		r.add(e, false, "")
+		r.add(micNote(e), false, "")
 	case pdu.LLIDStart:
 		c.frag[dir] = nil
 		if n < l2cap.HeaderLen {
@@ -246,7 +299,7 @@ func (r *Recorder) data(c *airConn, at sim.Time, b []byte, from *radio.Port) {
 			r.l2cap(e, payload)
 			return
 		}
-		c.frag[dir] = &fragment{at: at, buf: append([]byte(nil), payload...), want: want}
+		c.frag[dir] = &fragment{at: at, buf: append([]byte(nil), payload...), want: want, encrypted: e.Decrypted}
 	default: // continuation
 		f := c.frag[dir]
 		if f == nil {
@@ -258,6 +311,8 @@ func (r *Recorder) data(c *airConn, at sim.Time, b []byte, from *radio.Port) {
 		if len(f.buf) >= f.want {
 			c.frag[dir] = nil
 			e.At = f.at
+			e.Encrypted = e.Encrypted || f.encrypted
+			e.Decrypted = e.Decrypted || f.encrypted
 			r.l2cap(e, f.buf)
 		}
 	}
@@ -265,7 +320,20 @@ func (r *Recorder) data(c *airConn, at sim.Time, b []byte, from *radio.Port) {
 
 func (r *Recorder) l2cap(e Event, frame []byte) {
 	e.Layer, e.Label, e.Detail = l2capLabel(frame)
-	r.add(e, false, "")
+	r.add(micNote(e), false, "")
+}
+
+// micNote adds to the detail of a PDU that failed the receiver's MIC
+// check what that means.
+func micNote(e Event) Event {
+	if e.MICFailure {
+		note := "MIC failure at " + e.To + ": its keys differ"
+		if e.Detail != "" {
+			note = e.Detail + "; " + note
+		}
+		e.Detail = note
+	}
+	return e
 }
 
 // add appends e. A collapsible event joins the open row with the same key

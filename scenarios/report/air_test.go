@@ -27,8 +27,13 @@ devices:
 `
 
 // recordDemo runs the central-reads-oximeter story in process (pairing
-// first when pair is set) and returns the Timeline recorded from the air.
-func recordDemo(t *testing.T, pair bool) Timeline {
+// first when pair is set) and returns the Timeline recorded from the air
+// (with the session keys, as Record does).
+func recordDemo(t *testing.T, pair bool) Timeline { return recordRun(t, pair, true) }
+
+// recordRun is recordDemo; without keys the Recorder sees only the air, as
+// a sniffer that does not know the LTK.
+func recordRun(t *testing.T, pair, keys bool) Timeline {
 	t.Helper()
 	w, err := world.Parse("report-test.yaml", []byte(airWorld))
 	require.NoError(t, err)
@@ -46,6 +51,11 @@ func recordDemo(t *testing.T, pair bool) Timeline {
 	})
 	require.NoError(t, err)
 	rec := Record(ew, "Central reads the Oximeter")
+	if !keys {
+		rec = NewRecorder("Central reads the Oximeter (no keys)", Party{"Central", ew.Device("Central").Ctrl.Address()},
+			Party{"Oximeter", ew.Device("Oximeter").Ctrl.Address()})
+		ew.OnAir(rec.Observe)
+	}
 	ew.Start()
 	central := ew.Device("Central")
 	ew.Sched.RunWhile(sim.Time(20*sim.Second), func() bool {
@@ -122,8 +132,18 @@ func TestTimelineFromInProcessRun(t *testing.T) {
 	}
 }
 
+// TestTimelineFromPairingRun: with the session keys, what the link
+// carries after encryption starts is decoded (LL_START_ENC_RSP, SMP key
+// distribution, the ATT read) and drawn as encrypted and decrypted;
+// without them it is "encrypted data".
 func TestTimelineFromPairingRun(t *testing.T) {
-	tl := recordDemo(t, true)
+	for _, keys := range []bool{true, false} {
+		t.Run(map[bool]string{true: "keys", false: "no keys"}[keys], func(t *testing.T) { pairingRun(t, keys) })
+	}
+}
+
+func pairingRun(t *testing.T, keys bool) {
+	tl := recordRun(t, true, keys)
 	all := strings.Join(labels(tl), "\n")
 	_, ok := findRow(tl, "Central", "Oximeter", "Pairing Request")
 	require.True(t, ok, all)
@@ -134,18 +154,49 @@ func TestTimelineFromPairingRun(t *testing.T) {
 	_, ok = findRow(tl, "Oximeter", "Central", "LL_START_ENC_REQ")
 	require.True(t, ok, all)
 	var started bool
-	var encrypted int
+	var encrypted, decrypted int
 	for _, e := range tl.Events {
 		if e.Kind == EncryptionStarted {
+			require.False(t, started, "one encryption mark:\n%s", all)
 			started = true
 		}
 		if e.Encrypted {
 			require.True(t, started, "encrypted rows come after the encryption mark")
 			encrypted++
 		}
+		if e.Decrypted {
+			require.True(t, e.Encrypted)
+			require.False(t, e.MICFailure)
+			decrypted++
+		}
 	}
 	require.True(t, started, all)
 	require.Positive(t, encrypted, all)
-	_, ok = findRow(tl, "Central", "Oximeter", "Read Request")
-	require.False(t, ok, "ATT after encryption cannot be read from the air:\n%s", all)
+	rsp, okRsp := findRow(tl, "Oximeter", "Central", "Read Response")
+	if !keys {
+		require.Zero(t, decrypted)
+		require.False(t, okRsp, "ATT after encryption cannot be read from the air:\n%s", all)
+		_, ok = findRow(tl, "Central", "Oximeter", "encrypted LL control")
+		require.True(t, ok, all)
+		return
+	}
+	require.Equal(t, encrypted, decrypted, "every encrypted PDU is decrypted with the keys:\n%s", all)
+	require.True(t, okRsp, all)
+	require.True(t, rsp.Encrypted && rsp.Decrypted, "the read went encrypted")
+	require.Equal(t, LayerATT, rsp.Layer)
+	require.Contains(t, rsp.Detail, "value 40", "battery level 64 = 0x40")
+	for _, row := range []struct{ from, to, label, layer string }{
+		{"Central", "Oximeter", "LL_START_ENC_RSP", LayerLL},
+		{"Oximeter", "Central", "LL_START_ENC_RSP", LayerLL},
+		{"Oximeter", "Central", "Identity Information", LayerSMP},
+		{"Central", "Oximeter", "Read Request", LayerATT},
+	} {
+		e, ok := findRow(tl, row.from, row.to, row.label)
+		require.True(t, ok, "%+v:\n%s", row, all)
+		require.Equal(t, row.layer, e.Layer)
+		require.True(t, e.Decrypted, "%+v went encrypted", row)
+	}
+	var html strings.Builder
+	require.NoError(t, WriteHTML(&html, tl))
+	require.Equal(t, decrypted, strings.Count(html.String(), `<g class="lock"`), "a lock on every decrypted row")
 }

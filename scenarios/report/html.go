@@ -137,7 +137,8 @@ footer { color: #6b7785; font-size: 12px; }
 <li><span class="swatch" style="border-color: {{.Colour}}"></span>{{.Name}}</li>
 {{- end}}
 <li><span class="swatch bcast"></span>broadcast (advertising)</li>
-<li><span class="swatch enc"></span>encrypted on air</li>
+<li><span class="swatch enc"></span>encrypted on air (no keys)</li>
+<li><svg class="lock-key" width="12" height="14" viewBox="0 0 12 14" aria-hidden="true"><path d="M3,7 v-2.5 a3,3 0 0 1 6,0 v2.5" fill="none" stroke="#9a6b00" stroke-width="1.6"/><rect x="1.5" y="7" width="9" height="7" rx="1.2" fill="#9a6b00"/></svg>encrypted on air, shown decrypted with the session keys</li>
 <li><span class="swatch band"></span>encryption starts</li>
 <li><span class="swatch finding"></span>finding</li>
 </ul>

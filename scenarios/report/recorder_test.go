@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"blesim/linklayer"
+	"blesim/linklayer/ccm"
 	"blesim/linklayer/pdu"
 	"blesim/linklayer/radio"
 	"blesim/linklayer/sim"
@@ -131,4 +133,110 @@ func TestRecorderSurvivesGarbage(t *testing.T) {
 	tl := a.r.Timeline()
 	var buf strings.Builder
 	require.NoError(t, WriteHTML(&buf, tl))
+}
+
+// TestRecorderDecryptsWithTheKeys feeds sealed PDUs and the keys each side
+// derived: with the same keys the rows are decoded and marked decrypted,
+// a key refresh is announced anew; with a wrong LTK on the peripheral the
+// central's LL_START_ENC_RSP is shown with the MIC failure and the link is
+// never marked encrypted.
+func TestRecorderDecryptsWithTheKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		perLTK   byte
+		want     []string
+		micFail  bool
+		starts   int
+		readSeen bool
+	}{
+		{name: "same keys", perLTK: 0x11, starts: 2, readSeen: true, want: []string{
+			"A>B CONNECT_IND",
+			"A>B empty PDU",
+			"B>A LL_START_ENC_REQ",
+			"A>B link encrypted from here",
+			"A>B LL_START_ENC_RSP",
+			"B>A LL_START_ENC_RSP",
+			"A>B Read Request",
+			"A>B LL_PAUSE_ENC_REQ",
+			"B>A LL_PAUSE_ENC_RSP",
+			"A>B LL_PAUSE_ENC_RSP",
+			"B>A LL_START_ENC_REQ",
+			"A>B link encrypted from here",
+			"A>B LL_START_ENC_RSP",
+		}},
+		{name: "wrong LTK", perLTK: 0x22, micFail: true, want: []string{
+			"A>B CONNECT_IND",
+			"A>B empty PDU",
+			"B>A LL_START_ENC_REQ",
+			"A>B LL_START_ENC_RSP",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &airRig{t: t, r: NewRecorder("rig", Party{"A", addrA}, Party{"B", addrB})}
+			portA, portB := new(radio.Port), new(radio.Port)
+			aa := uint32(0x50654321)
+			a.adv(portA, pdu.ConnectInd(addrA, false, addrB, true, pdu.LLData{AccessAddress: aa, CRCInit: 0x123456, Interval: 24}))
+			newKeys := func(port *radio.Port, role linklayer.Role, dir ccm.Direction, ltk byte) *ccm.Session {
+				k := linklayer.SessionKeys{AccessAddress: aa, Role: role, TxDir: dir, Port: port}
+				for i := range k.LTK {
+					k.LTK[i], k.SKD[i] = ltk, byte(i)
+				}
+				a.r.AddKeys(k)
+				s, err := ccm.NewSession(k.LTK, k.SKD, k.IV)
+				require.NoError(t, err)
+				return s
+			}
+			send := func(port *radio.Port, s *ccm.Session, dir ccm.Direction, llid pdu.LLID, payload []byte) {
+				p, err := pdu.Data(llid, payload)
+				require.NoError(t, err)
+				if s != nil {
+					p, err = s.Seal(dir, p)
+					require.NoError(t, err)
+				}
+				a.send(port, 3, aa, p)
+			}
+			c2p, p2c := ccm.CentralToPeripheral, ccm.PeripheralToCentral
+			send(portA, nil, 0, pdu.LLIDContinuation, nil) // the central transmits first
+			per := newKeys(portB, linklayer.RolePeripheral, p2c, tc.perLTK)
+			send(portB, nil, 0, pdu.LLIDControl, pdu.BuildStartEncReq())
+			cen := newKeys(portA, linklayer.RoleCentral, c2p, 0x11)
+			send(portA, cen, c2p, pdu.LLIDControl, pdu.BuildStartEncRsp())
+			if !tc.micFail {
+				send(portB, per, p2c, pdu.LLIDControl, pdu.BuildStartEncRsp())
+				send(portA, cen, c2p, pdu.LLIDStart, []byte{3, 0, 4, 0, 0x0A, 0x03, 0x00})
+				// Key refresh (§5.1.3.2): pause, then a new start.
+				send(portA, cen, c2p, pdu.LLIDControl, pdu.BuildPauseEncReq())
+				send(portB, per, p2c, pdu.LLIDControl, pdu.BuildPauseEncRsp())
+				send(portA, nil, 0, pdu.LLIDControl, pdu.BuildPauseEncRsp())
+				per = newKeys(portB, linklayer.RolePeripheral, p2c, 0x33)
+				send(portB, nil, 0, pdu.LLIDControl, pdu.BuildStartEncReq())
+				cen = newKeys(portA, linklayer.RoleCentral, c2p, 0x33)
+				send(portA, cen, c2p, pdu.LLIDControl, pdu.BuildStartEncRsp())
+			}
+			tl := a.r.Timeline()
+			var rows []string
+			starts := 0
+			for _, e := range tl.Events {
+				rows = append(rows, e.From+">"+e.To+" "+e.Label)
+				if e.Kind == EncryptionStarted {
+					starts++
+				}
+				if e.Kind == Message && e.Encrypted {
+					require.True(t, e.Decrypted, e.Label)
+					require.Equal(t, tc.micFail, e.MICFailure, e.Label)
+					if tc.micFail {
+						require.Contains(t, e.Detail, "MIC failure at B")
+					}
+				}
+			}
+			require.Equal(t, strings.Join(tc.want, "\n"), strings.Join(rows, "\n"))
+			require.Equal(t, tc.starts, starts)
+			if tc.readSeen {
+				rd := tl.Events[6]
+				require.Equal(t, LayerATT, rd.Layer)
+				require.Equal(t, "handle 0x0003", rd.Detail)
+				require.True(t, rd.Encrypted && rd.Decrypted)
+			}
+		})
+	}
 }

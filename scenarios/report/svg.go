@@ -336,21 +336,45 @@ func tooltip(e Event) string {
 	if e.Detail != "" {
 		s += ": " + e.Detail
 	}
-	if e.Encrypted {
+	switch {
+	case e.MICFailure:
+		s += " (encrypted on air, shown decrypted with the sender's keys; the receiver's MIC check failed)"
+	case e.Decrypted:
+		s += " (encrypted on air, shown decrypted with the session keys)"
+	case e.Encrypted:
 		s += " (encrypted on air)"
 	}
 	return s
+}
+
+// sealed reports whether e is drawn as unreadable ciphertext: encrypted
+// on air and not decrypted.
+func sealed(e Event) bool { return e.Encrypted && !e.Decrypted }
+
+// lockColour is the colour of the lock drawn on decrypted rows (and red
+// for a MIC failure).
+const lockColour = "#9a6b00"
+
+// lock draws a padlock whose left edge is at x, vertically centred on the
+// label baseline y: the mark of a PDU that was encrypted on air.
+func (c *chart) lock(e Event, x, y float64) {
+	colour := lockColour
+	if e.MICFailure {
+		colour = findingColour
+	}
+	fmt.Fprintf(&c.fg, `<g class="lock" fill="%s"><path d="M%.1f,%.1f v-2.5 a3,3 0 0 1 6,0 v2.5" fill="none" stroke="%s" stroke-width="1.6"/><rect x="%.1f" y="%.1f" width="9" height="7" rx="1.2"/></g>`,
+		colour, x+1.5, y-6, colour, x, y-6)
 }
 
 // stroke returns the line attributes for a message.
 func (c *chart) stroke(e Event) string {
 	colour := layerColour(e.Layer)
 	dash := ""
-	if e.Encrypted {
+	if sealed(e) {
 		colour, dash = encryptedColour, ` stroke-dasharray="7 4"`
 	}
 	marker := c.marker(e.Layer)
-	if e.Encrypted {
+	if sealed(e) {
 		marker = c.marker("other")
 	}
 	if keepAlive(e) {
@@ -369,15 +393,20 @@ func (c *chart) stroke(e Event) string {
 // [x1, x2] (centred at cx).
 func (c *chart) labels(e Event, cx, span, mid float64, anchor string) {
 	colour := layerColour(e.Layer)
-	if e.Encrypted {
+	if sealed(e) {
 		colour = encryptedColour
 	}
 	weight := "bold"
 	if keepAlive(e) {
 		colour, weight = "#7d8a97", "normal"
 	}
+	label := fit(e.Label, span, charW)
 	fmt.Fprintf(&c.fg, `<text class="label" x="%.1f" y="%.1f" text-anchor="%s" fill="%s" font-weight="%s">%s</text>`,
-		cx, mid-6, anchor, colour, weight, esc(fit(e.Label, span, charW)))
+		cx, mid-6, anchor, colour, weight, esc(label))
+	if e.Decrypted && anchor == "start" {
+		// The lock follows the label (arrows carry it at the sender).
+		c.lock(e, cx+float64(utf8.RuneCountInString(label))*(charW+0.4)+5, mid-6)
+	}
 	if e.Detail != "" {
 		fmt.Fprintf(&c.fg, `<text class="detail" x="%.1f" y="%.1f" text-anchor="%s" fill="#555" font-size="10">%s</text>`,
 			cx, mid+13, anchor, esc(fit(e.Detail, span, smallCharW)))
@@ -393,6 +422,16 @@ func (c *chart) arrow(e Event, from, to int, mid float64) {
 	fmt.Fprintf(&c.fg, `<line class="arrow layer-%s" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" %s/>`,
 		esc(e.Layer), x1, mid, x2-dir*2, mid, c.stroke(e))
 	span := (x2 - x1) * dir
+	if e.Decrypted {
+		// The lock sits at the sender's end, above the line; the label
+		// keeps clear of it.
+		span -= 28
+		lx := x1 + 6
+		if dir < 0 {
+			lx = x1 - 15
+		}
+		c.lock(e, lx, mid-5)
+	}
 	c.labels(e, (x1+x2)/2, span-16, mid, "middle")
 }
 

@@ -76,7 +76,14 @@ type Event struct {
 	Detail string
 	// Encrypted marks a PDU that went over the air encrypted.
 	Encrypted bool
-	Kind      Kind
+	// Decrypted marks an Encrypted PDU shown decrypted with the session
+	// keys the controllers derived: its label and detail are its clear
+	// content, and the chart draws it with a lock.
+	Decrypted bool
+	// MICFailure marks a Decrypted PDU whose receiver derived other keys
+	// (a wrong LTK): it saw a MIC failure (Core v5.4 Vol 6 Part B §5.1.3.1).
+	MICFailure bool
+	Kind       Kind
 	// Count is how many identical events this row stands for (0 and 1
 	// both mean one); Until is the time of the last of them.
 	Count int

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"blesim/hosts/att"
 	"blesim/hosts/profiles"
@@ -39,7 +42,7 @@ func (r *runner) result(end sim.Time) *Result {
 func (r *runner) check(e Expectation, end sim.Time) ExpectationResult {
 	deadline := end
 	if e.Within > 0 {
-		deadline = min(end, sim.Time(sim.FromStd(e.Within)))
+		deadline = min(end, r.t0.Add(sim.FromStd(e.Within)))
 	}
 	expected := e.describe()
 	if e.Kind == ExpBond {
@@ -121,14 +124,16 @@ func (e Expectation) matches(ev profiles.Event) (related, match bool) {
 		if e.Kind != ExpPairing {
 			return false, false
 		}
-		return true, e.Result == "success"
+		return true, e.Result == "success" && (e.Method == "" || methodName(ev.Method) == e.Method) && (e.SC == nil || *e.SC == ev.SC)
 	case profiles.PairingFailed:
 		if e.Kind != ExpPairing {
 			return false, false
 		}
 		return true, e.Result == "failed" && (e.Reason == nil || uint8(ev.Reason) == *e.Reason)
 	case profiles.Finding:
-		return e.Kind == ExpFinding, e.Kind == ExpFinding && string(ev.Code) == e.Code
+		return e.Kind == ExpFinding, e.Kind == ExpFinding && string(ev.Code) == e.Code && strings.Contains(ev.Message, e.Message)
+	case profiles.Error:
+		return e.matchesATTError(ev) // lock_steps.go
 	case profiles.Read:
 		if e.Kind != ExpRead {
 			return false, false
@@ -147,6 +152,8 @@ func (e Expectation) matches(ev profiles.Event) (related, match bool) {
 			return false, false
 		}
 		return true, e.Reason == nil || uint8(ev.Given) == *e.Reason
+	case meshObs:
+		return e.matchMesh(ev) // mesh_steps.go
 	}
 	return false, false
 }
@@ -162,11 +169,22 @@ func (e Expectation) describe() string {
 		}
 	case ExpPairing:
 		s = "pairing " + e.Result
+		if e.Method != "" {
+			s += " by " + e.Method
+		}
+		if e.SC != nil {
+			s += map[bool]string{true: " (LE Secure Connections)", false: " (LE legacy pairing)"}[*e.SC]
+		}
 		if e.Reason != nil {
 			s += fmt.Sprintf(" with reason %s (0x%02X)", smp.Reason(*e.Reason), *e.Reason)
 		}
 	case ExpFinding:
 		s = "finding " + e.Code
+		if e.Message != "" {
+			s += fmt.Sprintf(" saying %q", e.Message)
+		}
+	case ExpATTError:
+		s = e.describeATTError() // lock_steps.go
 	case ExpRead:
 		s = "read of " + e.UUID.String()
 		if e.Value != nil {
@@ -174,6 +192,8 @@ func (e Expectation) describe() string {
 		}
 	case ExpConnections:
 		s = "connections"
+	case ExpProvisioning:
+		s = e.describeMesh() // mesh_steps.go
 	case ExpDisconnect:
 		s = "Disconnection"
 		if e.Reason != nil {
@@ -231,7 +251,7 @@ func describeEvent(ev profiles.Event) string {
 	case profiles.EncryptionChanged:
 		return "Encryption Change " + status(ev.Status)
 	case profiles.PairingComplete:
-		return fmt.Sprintf("pairing success (%v, bonded %v)", ev.Method, ev.Bonded)
+		return fmt.Sprintf("pairing success (%v, %s, bonded %v)", ev.Method, map[bool]string{true: "LE SC", false: "legacy"}[ev.SC], ev.Bonded)
 	case profiles.PairingFailed:
 		return fmt.Sprintf("pairing failed: %s (0x%02X)", ev.Reason, uint8(ev.Reason))
 	case profiles.Finding:
@@ -244,6 +264,54 @@ func describeEvent(ev profiles.Event) string {
 		return "Disconnection " + status(ev.Reason)
 	case localDisconnect:
 		return "Disconnect with " + status(ev.Given)
+	case meshObs:
+		return describeMeshEvent(ev) // mesh_steps.go
+	case profiles.Error:
+		return ev.Error()
 	}
 	return fmt.Sprintf("%T", ev)
+}
+
+// PairingMethods are the pairing expectation's method values: the
+// association models of Core v5.4 Vol 3 Part H §2.3.5.1.
+var PairingMethods = []string{"just-works", "passkey-entry", "numeric-comparison", "oob"}
+
+// methodName is m as a PairingMethods value.
+func methodName(m smp.Method) string {
+	switch {
+	case m == smp.JustWorks:
+		return "just-works"
+	case m.Passkey():
+		return "passkey-entry"
+	case m == smp.NumericComparison:
+		return "numeric-comparison"
+	case m == smp.OutOfBand:
+		return "oob"
+	}
+	return m.String()
+}
+
+// pairingDetails reads a pairing expectation's method and
+// secure_connections, which describe a successful pairing.
+func (d *decoder) pairingDetails(e *Expectation, am map[string]*yaml.Node, p string) {
+	if v := am["method"]; v != nil {
+		if s, ok := d.str(v, join(p, "method"), "a pairing method"); ok {
+			if slices.Contains(PairingMethods, s) {
+				e.Method = s
+			} else {
+				d.errorf(v, join(p, "method"), "want one of %s, got %q", strings.Join(PairingMethods, ", "), s)
+			}
+		}
+	}
+	if v := am["secure_connections"]; v != nil {
+		sc := d.boolean(v, join(p, "secure_connections"))
+		e.SC = &sc
+	}
+	if e.Result == "failed" {
+		for _, f := range []string{"method", "secure_connections"} {
+			if v := am[f]; v != nil {
+				d.errorf(v, join(p, f), "%s describes a successful pairing; remove it or expect result: success", f)
+			}
+		}
+	}
 }

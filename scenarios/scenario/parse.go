@@ -94,6 +94,7 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	}
 	if w != nil {
 		d.checkDevices(s)
+		d.checkMesh(s) // mesh_steps.go
 	}
 	if len(d.errs) > 0 {
 		sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })

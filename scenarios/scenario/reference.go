@@ -39,6 +39,38 @@ Steps (DEVICE is a central except for forget_keys and move):
   delete_bond: DEVICE | {device, peer}   delete bonds on the central
   move: {device, position: [x, y]}
   set_packet_loss: P             probability 0 to 1 that a heard packet is lost
+  power_off: DEVICE              the device loses power: it stops advertising and
+                                 scanning and drops its links silently (peers
+                                 see a supervision timeout, 0x08)
+  power_on: DEVICE | {device, load_bonds}
+                                 HCI Reset and its host starts again (a central
+                                 starts at its next connect step)
+  reboot: DEVICE | {device, load_bonds}
+                                 power_off then power_on. load_bonds: false boots
+                                 without loading the saved bonds (the bond file
+                                 keeps them); default: security.load_bonds_at_boot
+  provision: {device, node, bearer, auth, public_key, static_oob, oob_value, background}
+                                 a mesh-provisioner (with mesh: {any: false})
+                                 provisions a mesh-node once: bearer pb-adv
+                                 (default) or pb-gatt; auth none (default),
+                                 static, output or input; public_key in-band
+                                 (default) or oob (route A2). The runner plays
+                                 the user: output OOB is read from the node and
+                                 entered on the provisioner, input OOB is read
+                                 from the provisioner and typed on the node,
+                                 500ms later; oob_value types that value
+                                 instead, static_oob replaces the node's static
+                                 OOB. Done when the node is provisioned and
+                                 configured or the attempt failed (no retry);
+                                 background: true is done at once.
+  pairing_mode: {device, on: true|false}   an e-lock enters or leaves pairing
+                                 mode (off: Pairing Not Supported, and only
+                                 bonded phones may connect)
+  passkey: {device, value: 123456}   what the central's user types when asked
+                                 for a passkey, from now on (a QR code, or a typo)
+  probe_passkey: DEVICE | {device, timeout: 30m}   the central pairs again and
+                                 again, learning a fixed passkey bit by bit
+                                 (findings passkey-bit, passkey-revealed)
 A step that cannot complete (not connected, no answer within 30s) is noted in
 the result and the timeline goes on.
 
@@ -46,12 +78,23 @@ Expectations (each may have within: DURATION, a deadline from time 0; without
 count: at least one such event, with count: exactly that many):
   encryption_change: {device, status: 0x06}
   pairing: {device, result: success|failed, reason: 0x08}
-  finding: {device, code: key-not-negotiated}
+           a success may also give method: just-works, passkey-entry,
+           numeric-comparison or oob, and secure_connections: true|false
+  finding: {device, code: key-not-negotiated, message: "text it contains"}
+  att_error: {device, uuid, code: 0x05}   a read, write or subscribe step failed
+                                       with that ATT error
   read: {device, uuid, value: "hex:57"}
   disconnect: {device, reason: 0x05}   the reason the device gave when it ended
                                        the link itself, else the one it was told
   connections: {device, count: 3}
   bond: {device, present: true, peer: NAME}   the bond store at the end of the run
+  provisioning: {device, node, result: success|failed, reason: 0x04,
+                link_closed: timeout|fail, route: A1B2, bearer: pb-adv}
+                                       a provisioner's (of node) or a node's
+                                       outcome; reason is the Provisioning Failed
+                                       error code, link_closed the reason the
+                                       link closed (PB-ADV transaction timeout:
+                                       timeout; a lost PB-GATT connection: fail)
 
 The run ends 2s after the last step (or at duration: if given, or at the latest
 within). Errors name the file, line and field.

@@ -1,23 +1,22 @@
 package scenario
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"go.uber.org/zap"
 
-	"blesim/hosts/att"
-	"blesim/hosts/gatt"
+	"blesim/hosts/meshnode"
 	"blesim/hosts/profiles"
-	"blesim/hosts/smp"
 	"blesim/linklayer/radio"
 	"blesim/linklayer/sim"
 	"blesim/scenarios/engine"
+	"blesim/scenarios/kernel/dbus"
 	"blesim/scenarios/report"
 	"blesim/scenarios/world"
-	"blesim/vhci/hci"
+	"blesim/vhci"
 )
 
 // Options configure Run.
@@ -25,10 +24,21 @@ type Options struct {
 	// Log receives the simulation's logs; nil discards them.
 	Log *zap.Logger
 	// OutDir, when set, receives a btsnoop file per controller
-	// (NAME.btsnoop) and the air as air.pcap.
+	// (NAME.btsnoop), the air as air.pcap and its decrypted teaching copy
+	// as air-decrypted.pcap.
 	OutDir string
 	// StateDir holds bond files; empty keeps bonds in memory.
 	StateDir string
+	// VHCIPath is the vhci device for host: kernel devices (default
+	// /dev/vhci) and Bus the D-Bus system bus socket (default: the
+	// system bus).
+	VHCIPath string
+	Bus      string
+	// Started, when set, is called with the world once it is built,
+	// before the first event, and a function that returns how many steps
+	// have completed out of how many (call it on the simulation
+	// goroutine, e.g. through ew.Sched.Post): blesim run's progress line.
+	Started func(ew *engine.World, steps func() (done, total int))
 }
 
 // observation is one event a built-in host reported, with its time.
@@ -40,15 +50,23 @@ type observation struct {
 
 // runner plays one scenario.
 type runner struct {
-	s       *Scenario
-	ew      *engine.World
-	log     *zap.Logger
-	obs     []observation
-	steps   []StepResult
-	started map[string]bool // centrals whose host has started
-	waiters []func(dev string, e profiles.Event) bool
-	over    bool
-	rec     *report.Recorder // the air and findings, for report.html
+	s        *Scenario
+	ew       *engine.World
+	log      *zap.Logger
+	obs      []observation
+	steps    []StepResult
+	centrals map[string]central
+	kernels  map[string]*kernelCentral // host: kernel centrals, attached by Run
+	closers  []func()                  // undo attachKernel
+	// t0 is when the first step was scheduled: 0, or once the kernel
+	// centrals are up. Step at: and expectation within: count from it.
+	t0 sim.Time
+	// stepStart is when the running step started.
+	stepStart sim.Time
+	cancel    func() // ends a real-time run
+	waiters   []func(dev string, e profiles.Event) bool
+	over      bool
+	rec       *report.Recorder // the air and findings, for report.html
 }
 
 // writeReport writes the message sequence chart of the run, with a note
@@ -89,12 +107,16 @@ func Run(s *Scenario, opts Options) (*Result, error) {
 	if opts.OutDir != "" {
 		eo.SnoopDir = opts.OutDir
 		eo.PcapFile = filepath.Join(opts.OutDir, "air.pcap")
+		eo.DecryptedPcapFile = filepath.Join(opts.OutDir, "air-decrypted.pcap")
 	}
 	ew, err := engine.Build(s.World, eo)
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{s: s, ew: ew, log: opts.Log, started: map[string]bool{}}
+	r := &runner{s: s, ew: ew, log: opts.Log, centrals: map[string]central{}, kernels: map[string]*kernelCentral{}}
+	if opts.Started != nil {
+		opts.Started(ew, func() (int, int) { return len(r.steps), len(s.Steps) })
+	}
 	if opts.OutDir != "" {
 		title := s.Name
 		if s.Description != "" {
@@ -104,27 +126,21 @@ func Run(s *Scenario, opts Options) (*Result, error) {
 	}
 	for _, d := range ew.Devices {
 		d.OnEvent = func(d *engine.Device, e profiles.Event) { r.observe(d.Spec.Name, e) }
+		d.OnMeshEvent = func(d *engine.Device, e meshnode.Event) { r.observe(d.Spec.Name, meshObs{Mesh: e}) }
 	}
-	ew.Sched.At(0, func() {
-		// Centrals start at their first connect step, so that they do not
-		// connect before the scenario says so.
-		for _, d := range ew.Devices {
-			if d.Central == nil {
-				d.Host.Start()
-			}
-		}
-		r.schedule(0, 0)
-	})
 	limit := sim.Time(sim.FromStd(MaxDuration))
 	if s.Duration > 0 {
 		limit = sim.Time(sim.FromStd(s.Duration))
 	}
-	ew.Sched.RunWhile(limit, func() bool { return !r.over })
+	if err := r.play(opts, limit); err != nil {
+		ew.Close()
+		return nil, err
+	}
 	end := ew.Sched.Now()
 	res := r.result(end)
 	res.Files = ew.SnoopFiles()
 	if eo.PcapFile != "" {
-		res.Files = append(res.Files, eo.PcapFile)
+		res.Files = append(res.Files, eo.PcapFile, eo.DecryptedPcapFile)
 	}
 	if r.rec != nil {
 		path, err := writeReport(r.rec, res, opts.OutDir)
@@ -137,6 +153,85 @@ func Run(s *Scenario, opts Options) (*Result, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// play runs the scheduler until the scenario is over: in virtual time,
+// or paced to the wall clock when the kernel plays a central (its
+// commands time out after 2 s of real time).
+func (r *runner) play(opts Options, limit sim.Time) error {
+	var kernels []*engine.Device
+	for _, d := range r.ew.Devices {
+		if d.Kernel() {
+			kernels = append(kernels, d)
+		}
+	}
+	startBuiltins := func() {
+		// Centrals start at their first connect step, so that they do not
+		// connect before the scenario says so.
+		for _, d := range r.ew.Devices {
+			if d.Central == nil && d.Host != nil {
+				d.Host.Start()
+			}
+		}
+	}
+	if len(kernels) == 0 {
+		r.ew.Sched.At(0, func() {
+			startBuiltins()
+			r.schedule(0, 0)
+		})
+		r.ew.Sched.RunWhile(limit, func() bool { return !r.over })
+		return nil
+	}
+	if opts.VHCIPath == "" {
+		opts.VHCIPath = vhci.DefaultVHCIPath
+	}
+	if opts.Bus == "" {
+		opts.Bus = dbus.SystemBusPath()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit.Sub(0).Std()+kernelSetupTimeout)
+	defer cancel()
+	r.cancel = cancel
+	var setupErr error
+	fail := func(err error) {
+		if setupErr == nil {
+			setupErr = err
+		}
+		r.stop()
+	}
+	pending := len(kernels)
+	r.ew.Sched.At(0, func() {
+		startBuiltins()
+		for _, d := range kernels {
+			err := r.attachKernel(d, opts.VHCIPath, opts.Bus, func(err error) {
+				if err != nil {
+					fail(err)
+					return
+				}
+				if pending--; pending == 0 {
+					r.t0 = r.ew.Sched.Now()
+					r.log.Info("kernel centrals ready: the steps start", zap.Duration("after", r.t0.Sub(0).Std()))
+					r.schedule(0, r.t0)
+				}
+			})
+			if err != nil {
+				fail(err)
+				return
+			}
+		}
+	})
+	r.ew.Sched.RunRealtime(ctx, sim.NewRealClock())
+	for _, c := range r.closers {
+		c()
+	}
+	return setupErr
+}
+
+// stop ends the run.
+func (r *runner) stop() {
+	r.over = true
+	if r.cancel != nil {
+		r.cancel()
+	}
 }
 
 // observe records e and lets the waiting steps see it.
@@ -167,16 +262,16 @@ func (r *runner) schedule(i int, prev sim.Time) {
 			// within of the expectations, so each is fully observed.
 			end := prev.Add(sim.FromStd(Settle))
 			for _, e := range r.s.Expect {
-				end = max(end, sim.Time(sim.FromStd(e.Within)))
+				end = max(end, r.t0.Add(sim.FromStd(e.Within)))
 			}
-			r.ew.Sched.At(end, func() { r.over = true })
+			r.ew.Sched.At(end, r.stop)
 		}
 		return
 	}
 	st := r.s.Steps[i]
 	t := prev.Add(sim.FromStd(st.Delay))
 	if st.HasAt {
-		t = max(sim.Time(sim.FromStd(st.At)), r.ew.Sched.Now())
+		t = max(r.t0.Add(sim.FromStd(st.At)), r.ew.Sched.Now())
 	}
 	r.ew.Sched.At(t, func() { r.exec(i) })
 }
@@ -184,6 +279,7 @@ func (r *runner) schedule(i int, prev sim.Time) {
 // exec runs step i; finish records it and schedules the next one.
 func (r *runner) exec(i int) {
 	st := r.s.Steps[i]
+	r.stepStart = r.ew.Sched.Now()
 	sr := StepResult{Index: i, Line: st.Line, Action: st.Action, Device: st.Device, Start: stamp(r.ew.Sched.Now())}
 	done := false
 	var timeout *sim.Timer
@@ -229,6 +325,18 @@ func (r *runner) wait(dev string, match func(e profiles.Event) (done bool, err e
 // (or returns an error when it cannot start).
 func (r *runner) act(st Step, finish func(error)) error {
 	d := r.ew.Device(st.Device)
+	if err := r.offline(st); err != nil {
+		return err
+	}
+	if handled, err := r.powerAct(st, finish); handled {
+		return err
+	}
+	if handled, err := r.meshAct(st, finish); handled {
+		return err
+	}
+	if handled, err := r.lockAct(st, finish); handled { // lock_steps.go
+		return err
+	}
 	switch st.Action {
 	case ActWait:
 		r.ew.Sched.After(sim.FromStd(st.Wait), func() { finish(nil) })
@@ -250,46 +358,24 @@ func (r *runner) act(st Step, finish func(error)) error {
 		finish(err)
 		return nil
 	}
-	c := d.Central
+	c, err := r.central(d)
+	if err != nil {
+		return err
+	}
 	switch st.Action {
 	case ActConnect:
-		if c.Conn != nil {
+		if c.connected() {
 			return fmt.Errorf("%s is already connected", st.Device)
 		}
-		r.wait(st.Device, func(e profiles.Event) (bool, error) {
-			switch e := e.(type) {
-			case profiles.Connected:
-				return true, nil
-			case profiles.Error:
-				if e.Step == "connect" || e.Step == "create connection" || e.Step == "bring-up" {
-					return true, e
-				}
-			}
-			return false, nil
-		}, finish)
-		if !r.started[st.Device] {
-			r.started[st.Device] = true
-			c.Start() // brings the controller up, then scans and connects
-		} else {
-			c.Scan()
-		}
-		return nil
+		return c.connect(r.ew.Device(st.Peer), finish)
 	case ActDeleteBond:
-		if st.Peer == "" {
-			_, err := c.ForgetKeys()
-			finish(err)
-			return nil
+		var peer *engine.Device
+		if st.Peer != "" {
+			peer = r.ew.Device(st.Peer)
 		}
-		a := r.ew.Device(st.Peer).Spec.Address
-		errR := c.DeleteBond(smp.Address{Type: hci.AddrRandom, Addr: a})
-		errP := c.DeleteBond(smp.Address{Type: hci.AddrPublic, Addr: a})
-		if errR != nil && errP != nil {
-			return fmt.Errorf("%s has no bond with %s: %v", st.Device, st.Peer, errR)
-		}
-		finish(nil)
-		return nil
+		return c.deleteBond(peer, finish)
 	}
-	if c.Conn == nil {
+	if !c.connected() {
 		if st.Action == ActDisconnect {
 			finish(nil) // already gone
 			return nil
@@ -298,73 +384,11 @@ func (r *runner) act(st Step, finish func(error)) error {
 	}
 	switch st.Action {
 	case ActDisconnect:
-		r.wait(st.Device, func(e profiles.Event) (bool, error) {
-			_, ok := e.(profiles.Disconnected)
-			return ok, nil
-		}, finish)
-		c.Disconnect()
+		return c.disconnect(finish)
 	case ActPair:
-		opts := st.Pair
-		c.SMP.PairThen(c.Conn.Handle, &opts, finish)
+		return c.pair(st.Pair, finish)
 	case ActRead, ActWrite, ActSubscribe:
-		u, err := att.ParseUUID(st.UUID.Bytes())
-		if err != nil {
-			return err
-		}
-		r.withCharacteristic(c, u, func(cl *gatt.Client, ch *gatt.RemoteCharacteristic) {
-			r.gattOp(st, cl, ch, u, finish)
-		}, finish)
+		return c.gatt(st, finish)
 	}
-	return nil
-}
-
-// withCharacteristic waits until the central has discovered the
-// characteristic u on its current connection, then calls fn.
-func (r *runner) withCharacteristic(c *profiles.Central, u att.UUID, fn func(*gatt.Client, *gatt.RemoteCharacteristic), finish func(error)) {
-	cl := c.Client
-	var poll func()
-	poll = func() {
-		if c.Client != cl || cl == nil {
-			finish(errors.New("the connection went away"))
-			return
-		}
-		if ch := cl.Characteristic(u); ch != nil {
-			fn(cl, ch)
-			return
-		}
-		r.ew.Sched.After(10*sim.Millisecond, poll)
-	}
-	poll()
-}
-
-// gattOp runs a read, write or subscription and records its outcome as
-// the central's events.
-func (r *runner) gattOp(st Step, cl *gatt.Client, ch *gatt.RemoteCharacteristic, u att.UUID, finish func(error)) {
-	dev := st.Device
-	fail := func(err error) {
-		if err != nil {
-			r.observe(dev, profiles.Error{Step: st.Action + " " + u.String(), Err: err})
-		}
-		finish(err)
-	}
-	switch st.Action {
-	case ActRead:
-		cl.Read(ch.ValueHandle, func(v []byte, err error) {
-			if err == nil {
-				r.observe(dev, profiles.Read{UUID: u, Handle: ch.ValueHandle, Value: v})
-			}
-			fail(err)
-		})
-	case ActWrite:
-		cl.Write(ch.ValueHandle, st.Value, fail)
-	case ActSubscribe:
-		cl.Subscribe(ch, func(v []byte, ind bool) {
-			r.observe(dev, profiles.Notification{UUID: u, Handle: ch.ValueHandle, Value: v, Indication: ind})
-		}, func(err error) {
-			if err == nil {
-				r.observe(dev, profiles.Subscribed{UUID: u, CCCD: 1})
-			}
-			fail(err)
-		})
-	}
+	return fmt.Errorf("%s: no such action", st.Action)
 }

@@ -79,7 +79,8 @@ const (
 
 // Actions lists the step actions in the order the reference documents them.
 var Actions = []string{ActConnect, ActPair, ActRead, ActWrite, ActSubscribe, ActDisconnect,
-	ActWait, ActForgetKeys, ActDeleteBond, ActMove, ActPacketLoss}
+	ActWait, ActForgetKeys, ActDeleteBond, ActMove, ActPacketLoss,
+	ActPowerOff, ActPowerOn, ActReboot /* device_steps.go */, ActProvision /* mesh_steps.go */}
 
 // Step is one action on the timeline. Steps run in order: a step starts
 // at At when HasAt (or when the previous step completed, if that is
@@ -103,6 +104,14 @@ type Step struct {
 	Wait     time.Duration
 	Position [2]float64
 	Loss     float64
+	// LoadBonds is power_on's and reboot's load_bonds (nil: the
+	// device's world setting).
+	LoadBonds *bool
+	// Provision is a provision step's parameters (mesh_steps.go).
+	Provision *ProvisionStep
+	// On is pairing_mode's on; Passkey is passkey's value (lock_steps.go).
+	On      bool
+	Passkey uint32
 
 	peerNode *yaml.Node // connect's peer, for errors
 	peerPath string
@@ -120,7 +129,8 @@ const (
 )
 
 // ExpectKinds lists the expectation kinds.
-var ExpectKinds = []string{ExpEncryptionChange, ExpPairing, ExpFinding, ExpRead, ExpBond, ExpConnections, ExpDisconnect}
+var ExpectKinds = []string{ExpEncryptionChange, ExpPairing, ExpFinding, ExpRead, ExpBond, ExpConnections, ExpDisconnect,
+	ExpProvisioning /* mesh_steps.go */}
 
 // Expectation is one thing the run must show. Without Count, at least one
 // matching event must happen (by Within when set); with Count, exactly
@@ -135,6 +145,10 @@ type Expectation struct {
 	Status *uint8
 	// Result is "success" or "failed" (pairing).
 	Result string
+	// Method (one of PairingMethods) and SC (LE Secure Connections or
+	// legacy) qualify a successful pairing (expect.go).
+	Method string
+	SC     *bool
 	// Reason is the SMP reason of a failed pairing, or the HCI reason of
 	// a disconnect (nil: any).
 	Reason *uint8
@@ -146,4 +160,11 @@ type Expectation struct {
 	Peer    string
 	Count   *int
 	Within  time.Duration
+	// Mesh is what a provisioning expectation adds (mesh_steps.go).
+	Mesh *MeshExpect
+
+	// Message is text a finding's message must contain; ATTError is
+	// att_error's code (nil: any) (lock_steps.go).
+	Message  string
+	ATTError *uint8
 }

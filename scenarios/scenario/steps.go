@@ -22,6 +22,9 @@ var actionFields = map[string][]string{
 	ActForgetKeys: {"device"},
 	ActDeleteBond: {"device", "peer"},
 	ActMove:       {"device", "position"},
+	ActPowerOn:    powerFields, // device_steps.go
+	ActReboot:     powerFields,
+	ActProvision:  provisionFields, // mesh_steps.go
 }
 
 // centralActions are the actions only a central can do.
@@ -69,6 +72,15 @@ func (d *decoder) step(n *yaml.Node, path string) (Step, bool) {
 		return st, ok
 	case ActPacketLoss:
 		st.Loss, ok = d.number(v, p, "a probability", 0, 1)
+		return st, ok
+	}
+	if ok, handled := d.deviceStep(&st, v, p); handled {
+		return st, ok
+	}
+	if ok, handled := d.meshStep(&st, v, p); handled {
+		return st, ok
+	}
+	if ok, handled := d.lockStep(&st, v, p); handled { // lock_steps.go
 		return st, ok
 	}
 	if v.Kind == yaml.ScalarNode && (st.Action == ActDisconnect || st.Action == ActForgetKeys || st.Action == ActDeleteBond || st.Action == ActPair || st.Action == ActConnect) {
@@ -142,12 +154,13 @@ func (d *decoder) position(n *yaml.Node, path string) [2]float64 {
 // Fields of each expectation kind (besides device).
 var expectFields = map[string][]string{
 	ExpEncryptionChange: {"device", "status", "count"},
-	ExpPairing:          {"device", "result", "reason", "count"},
+	ExpPairing:          {"device", "result", "reason", "method", "secure_connections", "count"},
 	ExpFinding:          {"device", "code", "count"},
 	ExpRead:             {"device", "uuid", "value", "count"},
 	ExpBond:             {"device", "present", "peer"},
 	ExpConnections:      {"device", "count"},
 	ExpDisconnect:       {"device", "reason", "count"},
+	ExpProvisioning:     provisioningFields, // mesh_steps.go
 }
 
 // expectation decodes one entry of expect.
@@ -202,14 +215,20 @@ func (d *decoder) expectation(n *yaml.Node, path string) (Expectation, bool) {
 		if rv := am["reason"]; rv != nil {
 			e.Reason, _ = d.byte8(rv, join(p, "reason"), "an SMP reason")
 		}
+		d.pairingDetails(&e, am, p) // expect.go
 	case ExpDisconnect:
 		if rv := am["reason"]; rv != nil {
 			e.Reason, _ = d.byte8(rv, join(p, "reason"), "an HCI reason")
 		}
+	case ExpProvisioning:
+		d.meshExpect(&e, v, am, p)
+	case ExpATTError:
+		d.attErrorExpect(&e, v, am, p) // lock_steps.go
 	case ExpFinding:
 		if cv := d.need(v, am, p, "code", "a finding code such as key-not-negotiated"); cv != nil {
 			e.Code, _ = d.str(cv, join(p, "code"), "a finding code")
 		}
+		d.findingMessage(&e, am, p) // lock_steps.go
 	case ExpRead:
 		if uv := d.need(v, am, p, "uuid", "a characteristic UUID"); uv != nil {
 			e.UUID, _ = d.uuid(uv, join(p, "uuid"))

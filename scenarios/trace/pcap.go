@@ -1,5 +1,6 @@
 // Package trace writes what happened in a simulation in forms other tools
-// read: the air as pcap for Wireshark/tshark.
+// read: the air as pcap for Wireshark/tshark, as it was on the air or, for
+// teaching, with the encrypted links decrypted (Decryptor).
 package trace
 
 import (
@@ -67,8 +68,13 @@ type Packet struct {
 	RSSI    int8
 	HasRSSI bool
 	// Decrypted marks a copy whose payload was decrypted for teaching
-	// (the MIC was checked and removed).
+	// (the MIC was checked and removed): the pseudo-header says
+	// "decrypted, MIC checked, MIC valid".
 	Decrypted bool
+	// MICInvalid, with Decrypted, says "MIC checked, invalid" instead:
+	// the receiver's keys differ from the sender's, so it saw a MIC
+	// failure (Core v5.4 Vol 6 Part B §5.1.3.1).
+	MICInvalid bool
 }
 
 // rfChannel maps an LL channel index to the RF channel number 0..39 the
@@ -105,7 +111,10 @@ func (p *Pcap) Write(pk Packet) error {
 		flags |= phdrCRCChecked | phdrCRCValid
 	}
 	if pk.Decrypted {
-		flags |= phdrDecrypted | phdrMICChecked | phdrMICValid
+		flags |= phdrDecrypted | phdrMICChecked
+		if !pk.MICInvalid {
+			flags |= phdrMICValid
+		}
 	}
 	n := 10 + 4 + len(pk.Air.PDU) + 3
 	rec := make([]byte, 0, pcapRecordOverhead+n)

@@ -53,9 +53,13 @@ func TestPcapLayout(t *testing.T) {
 }
 
 // TestTsharkDissects checks the file with Wireshark's dissector when
-// tshark is installed (make test installs it).
+// tshark is installed (make test installs it, and sets
+// BLESIM_REQUIRE_TOOLS=1 so that a missing tshark fails the test).
 func TestTsharkDissects(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
+		if os.Getenv("BLESIM_REQUIRE_TOOLS") == "1" {
+			t.Fatal("tshark is not installed and BLESIM_REQUIRE_TOOLS=1 (apt-get install tshark)")
+		}
 		t.Skip("tshark not installed (apt-get install tshark)")
 	}
 	path := filepath.Join(t.TempDir(), "air.pcap")

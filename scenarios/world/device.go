@@ -16,7 +16,7 @@ import (
 // Reference documents them.
 var (
 	deviceFields = []string{"name", "profile", "address", "address_type", "position", "tx_power",
-		"adv_interval", "connectable", "battery_level", "services", "security", "mesh"}
+		"adv_interval", "connectable", "battery_level", "services", "security", "mesh", "host", "count"}
 	serviceFields        = []string{"uuid", "characteristics"}
 	characteristicFields = []string{"uuid", "properties", "value", "notify_every", "security"}
 )
@@ -86,7 +86,14 @@ func (d *decoder) device(n *yaml.Node, path string) (Device, decl) {
 	} else if dv.Profile == ProfileMeshProvisioner {
 		dv.Mesh = Mesh{Any: true}
 	}
+	if v := m["host"].val; v != nil {
+		dv.Host, _ = d.enum(v, path+".host", "host", Hosts)
+		if dv.Host == HostKernel && dv.Profile != "" && dv.Profile != ProfileCentral {
+			d.errorf(v, path+".host", "host: kernel plays a central (the kernel and BlueZ drive the controller); the %s profile is built-in only", dv.Profile)
+		}
+	}
 	d.checkProfile(&dv, m, path)
+	d.checkELock(&dv, m, path) // security_lock.go
 	return dv, dc
 }
 
@@ -129,11 +136,12 @@ func (d *decoder) checkProfile(dv *Device, m map[string]field, path string) {
 		d.errorf(k, path+".services", "only the generic profile takes services; the %s profile builds its own GATT database", dv.Profile)
 	}
 	if dv.Profile == ProfileCentral {
-		for _, f := range []string{"adv_interval", "connectable", "battery_level", "security"} {
+		for _, f := range []string{"adv_interval", "connectable", "battery_level"} {
 			if k := given(f); k != nil {
 				d.errorf(k, path+"."+f, "the central profile does not advertise or serve GATT; remove %s", f)
 			}
 		}
+		d.checkCentralSecurity(&dv.Security, path) // security_keys.go
 	}
 	if dv.Profile == ProfileMeshNode || dv.Profile == ProfileMeshProvisioner {
 		for _, f := range []string{"connectable", "battery_level", "security"} {

@@ -31,6 +31,10 @@ func TestParseErrors(t *testing.T) {
 		{"alias cycle", "devices: &d\n  - *d\n", `world.yaml:2: alias *d refers to a value that contains the alias`},
 		{"not a mapping", "- seed\n", `world.yaml:1: want a world: a mapping with seed, medium, controllers and devices, got a list of 1 item`},
 
+		// Hosts.
+		{"host unknown", dev + "    host: bluez\n", `world.yaml:4: devices[0].host: unknown host "bluez" (want one of: builtin, kernel)`},
+		{"host kernel peripheral", dev + "    host: kernel\n", `world.yaml:4: devices[0].host: host: kernel plays a central (the kernel and BlueZ drive the controller); the oximeter profile is built-in only`},
+
 		// Keys.
 		{"unknown field close", "seed: 1\ndevics: []\n", `world.yaml:2: unknown field "devics" (did you mean "devices"?)`},
 		{"unknown field far", "colour: red\n", `world.yaml:1: unknown field "colour" (want one of: seed, medium, controllers, devices)`},
@@ -70,9 +74,9 @@ func TestParseErrors(t *testing.T) {
 			`world.yaml:3: devices[0].name: "Pulse Oximeter of Ward 12 bed" is 29 bytes; a name must fit in one advertising packet next to the flags: at most 26 bytes of UTF-8`},
 		{"name control", "devices:\n  - profile: oximeter\n    name: \"a\\tb\"\n", `world.yaml:3: devices[0].name: "a\tb" contains the control character U+0009; a name is one line of text`},
 		{"duplicate name", dev + "  - name: Oximeter\n    profile: heart-rate\n", `world.yaml:4: devices[1].name: "Oximeter" is already used by devices[0] (line 2); device names must be unique`},
-		{"missing profile", "devices:\n  - name: x\n", `world.yaml:2: devices[0]: missing required field "profile" (one of: generic, oximeter, heart-rate, central, mesh-node, mesh-provisioner)`},
+		{"missing profile", "devices:\n  - name: x\n", `world.yaml:2: devices[0]: missing required field "profile" (one of: generic, oximeter, heart-rate, central, e-lock, mesh-node, mesh-provisioner)`},
 		{"unknown profile", "devices:\n  - name: x\n    profile: oximetre\n", `world.yaml:3: devices[0].profile: unknown profile "oximetre" (did you mean "oximeter"?)`},
-		{"unknown profile far", "devices:\n  - name: x\n    profile: thermometer\n", `world.yaml:3: devices[0].profile: unknown profile "thermometer" (want one of: generic, oximeter, heart-rate, central, mesh-node, mesh-provisioner)`},
+		{"unknown profile far", "devices:\n  - name: x\n    profile: thermometer\n", `world.yaml:3: devices[0].profile: unknown profile "thermometer" (want one of: generic, oximeter, heart-rate, central, e-lock, mesh-node, mesh-provisioner)`},
 		{"address type", dev + "    address_type: static\n", `world.yaml:4: devices[0].address_type: unknown address type "static" (want one of: public, random)`},
 		{"address not static", dev + "    address: \"00:1B:DC:00:00:01\"\n",
 			`world.yaml:4: devices[0].address: 00:1B:DC:00:00:01 is not a static random address: a static address has 11 as its two most significant bits, so its first octet is C0 to FF (private addresses, resolvable or not, are made at run time, not declared); address_type is random unless given, so for a public address add address_type: public`},

@@ -109,8 +109,9 @@ func (d *decoder) world(root *yaml.Node) *World {
 	if v := m["devices"].val; v != nil {
 		for i, n := range d.list(v, "devices", "a list of devices") {
 			dv, dd := d.device(n, index("devices", i))
-			w.Devices = append(w.Devices, dv)
-			dev = append(dev, dd)
+			devs, decls := d.replicate(n, index("devices", i), dv, dd) // count: N (count.go)
+			w.Devices = append(w.Devices, devs...)
+			dev = append(dev, decls...)
 		}
 	}
 	d.checkNames(w.Devices, dev)

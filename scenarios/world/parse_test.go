@@ -211,7 +211,7 @@ func TestErrorList(t *testing.T) {
 	_, err := Parse("w.yaml", []byte("seed: -1\ndevices:\n  - {name: a, profile: nope}\n  - name: a\n    profile: central\n"))
 	require.Error(t, err)
 	assert.Equal(t, `w.yaml:1: seed: want a whole number from 0 to 18446744073709551615, got -1
-w.yaml:3: devices[0].profile: unknown profile "nope" (want one of: generic, oximeter, heart-rate, central, mesh-node, mesh-provisioner)
+w.yaml:3: devices[0].profile: unknown profile "nope" (want one of: generic, oximeter, heart-rate, central, e-lock, mesh-node, mesh-provisioner)
 w.yaml:4: devices[1].name: "a" is already used by devices[0] (line 3); device names must be unique`, err.Error())
 	var list ErrorList
 	require.ErrorAs(t, err, &list)

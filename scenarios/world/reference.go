@@ -135,11 +135,29 @@ profile.
   services       generic profile only: the GATT services to serve (below).
   security       pairing and bonding (below).
   mesh           mesh-node and mesh-provisioner only (below).
+  count          1 to 1000: this entry declares that many devices, named
+                 NAME-1 .. NAME-N (each name at most 26 bytes). With an
+                 address, copy i gets that address plus i-1 in its low 40
+                 bits; without one, each copy gets a default address. Every
+                 other field, position included, is shared. Not for mesh
+                 devices (each needs its own uuid) or with bond_file.
+  host           builtin (default) or kernel. central only: kernel makes the
+                 real Linux kernel and BlueZ the central. blesim run plugs the
+                 device's controller in through /dev/vhci and drives
+                 bluetoothd over D-Bus (Device1.Connect, Pair, RemoveDevice,
+                 GattCharacteristic1 ReadValue...); it runs in real time.
+                 Needs /dev/vhci, bluetoothd and root: on a machine without
+                 them, use the VM harness (blesim vm). blesim run --host
+                 NAME=kernel sets it without editing the file.
 
 The central profile does not advertise or serve GATT: adv_interval,
-connectable, battery_level and security are errors on it.
+connectable and battery_level are errors on it. Its security section says
+how it pairs when it answers a Security Request or raises a link's security
+(a scenario's pair step sets io_capability, bonding, mitm and
+secure_connections for the pairing it starts); security_request and
+rpa_rotate are errors on it.
 
-SECURITY (peripherals)
+SECURITY
 
 How the device pairs and bonds (Core v5.4 Vol 3 Part H). Without a security
 section a device pairs Just Works, bonds, prefers Secure Connections.
@@ -169,6 +187,78 @@ section a device pairs Just Works, bonds, prefers Secure Connections.
                      STATE_DIR/NAME.bonds.json (serve --state-dir).
   rpa_rotate         advertise with a resolvable private address from the
                      device's IRK, renewed at this period (1s to 24h).
+  load_bonds_at_boot true (default) or false: false reproduces firmware that
+                     saves its bonds on every change but never loads them
+                     when it boots: after a reboot (scenario step reboot)
+                     it has forgotten them while the bond file keeps them.
+  pairing_mode       e-lock only: true or false, the lock's pairing mode at
+                     start; default on while the lock has no bond. Off,
+                     the lock refuses Pairing Requests (Pairing Not
+                     Supported, 0x05) and its controller takes connections
+                     only from its bonded phones' identity addresses
+                     (Filter Accept List, advertising filter policy 0x03);
+                     the scenario step pairing_mode switches it. An e-lock
+                     without a security section is display-only with
+                     mitm: true.
+
+Key distribution (Vol 3 Part H §3.6.1), when bonding:
+
+  initiator_keys     list of enc-key, id-key, sign ([] for none); default
+                     all three. A central offers these in its Pairing
+                     Request; a peripheral accepts at most these from the
+                     central.
+  responder_keys     as initiator_keys: a central asks the peripheral for
+                     these; a peripheral gives at most these. The Pairing
+                     Response carries the intersection of request and offer.
+  strict_key_distribution
+                     true or false; default false. A key the peer sends
+                     that was not negotiated (finding key-not-negotiated)
+                     or non-random key material (finding non-random-key:
+                     all octets equal, a counting sequence, a repeating
+                     pattern, few distinct octets, a sample value from the
+                     specification) fails the pairing with Pairing Failed
+                     Unspecified Reason (0x08); otherwise it is reported
+                     and ignored.
+  request_mitm       true or false; default false: set the MITM flag in
+                     pairing commands without requiring MITM protection (a
+                     Just Works pairing goes on), as BlueZ does when its IO
+                     capability is not no-input-no-output. mitm: true both
+                     sets the flag and requires an authenticated key.
+
+Misbehaviour (to reproduce a faulty peer, e.g. the Raspberry Pi of the
+key-distribution scenario):
+
+  send_unnegotiated_keys
+                     true: distribute every key this device offers whatever
+                     the Pairing Response negotiated (Encryption
+                     Information and Central Identification included).
+  fixed_ltk          16 bytes as 32 hex digits, in the order they go on air
+                     (as btmon prints them): the LTK this device
+                     distributes instead of a random one.
+  fixed_ediv         0 to 65535 (e.g. 0x000c): the EDIV distributed.
+  fixed_rand         0 to 18446744073709551615 (e.g. 0x8877665544332211): the
+                     Rand distributed.
+
+Out-of-band data:
+
+  oob_sc             LE Secure Connections OOB data (Vol 3 Part H
+                     §2.3.5.6.4): a mapping with this device's own fixed
+                     data, the peer's, or both (below). Values are
+                     "hex:..." (prefix optional), r and C in the order
+                     btmon prints them. (oob_legacy_tk above is the legacy
+                     OOB key; both devices need the same one.)
+
+  private_key        32 bytes: this device's P-256 private key (most
+                     significant octet first, 1 to n-1), used in every OOB
+                     pairing, as on an NFC tag. With random.
+  random             16 bytes: this device's r. The device logs r and its
+                     confirm value C = f4(PKx, PKx, r, 0) when it starts:
+                     give them to the peer.
+  peer_random        16 bytes: the peer's r, received out of band. With
+                     peer_confirm, sets the OOB data flag.
+  peer_confirm       16 bytes: the peer's C. A C that does not match the
+                     peer's public key and r fails the pairing with Confirm
+                     Value Failed (0x04).
 
 MESH (mesh-node and mesh-provisioner)
 
@@ -261,6 +351,8 @@ PROFILES
       ` + summaryHeartRate + `
   central
       ` + summaryCentral + `
+  e-lock
+      ` + summaryELock + `
   mesh-node
       ` + summaryMeshNode + `
   mesh-provisioner

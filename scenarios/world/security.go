@@ -8,10 +8,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Security is a peripheral's pairing and bonding behaviour (Core v5.4 Vol 3
-// Part H §2.3). The zero value is what a device without a security section
-// does: Just Works (no input, no output), bonding, Secure Connections
-// preferred with legacy allowed, no Security Request.
+// Security is a device's pairing and bonding behaviour (Core v5.4 Vol 3
+// Part H §2.3), a peripheral's or a central's. DefaultSecurity is what a
+// device without a security section does: Just Works (no input, no
+// output), bonding, Secure Connections preferred with legacy allowed, no
+// Security Request.
 type Security struct {
 	// IOCapability is one of IOCapabilities (Vol 3 Part H §2.3.2).
 	IOCapability string
@@ -40,7 +41,18 @@ type Security struct {
 	// RPARotate, when set, advertises with a resolvable private address
 	// generated from the device's IRK, renewed at this period.
 	RPARotate time.Duration
-	Line      int
+	// LoadBondsAtBoot (default true): the device loads its saved bonds
+	// when it boots. false is the firmware bug that saves bonds on every
+	// change but never restores them: after a reboot the device has
+	// forgotten them while its bond file still holds them.
+	LoadBondsAtBoot bool
+	// KeySecurity: key distribution, misbehaviour, SC OOB data
+	// (security_keys.go).
+	KeySecurity
+	// PairingMode (e-lock only) is the lock's pairing mode at start; nil:
+	// on while the lock has no bond (security_lock.go).
+	PairingMode *bool
+	Line        int
 }
 
 // IOCapabilities are the security.io_capability values, in the order of
@@ -55,11 +67,13 @@ var CharSecurity = []string{"none", "encrypted", "authenticated", "authorized"}
 
 var securityFields = []string{"io_capability", "bonding", "mitm", "secure_connections", "passkey",
 	"oob_legacy_tk", "min_key_size", "security_request", "forget_keys_after",
-	"bond_file", "rpa_rotate"}
+	"bond_file", "rpa_rotate", "load_bonds_at_boot"}
+
+func init() { securityFields = append(securityFields, keySecurityFields...) } // security_keys.go
 
 // DefaultSecurity is a device's security without a security section.
 func DefaultSecurity() Security {
-	return Security{IOCapability: "no-input-no-output", Bonding: true, SecureConnections: "prefer", MinKeySize: 7}
+	return Security{IOCapability: "no-input-no-output", Bonding: true, SecureConnections: "prefer", MinKeySize: 7, LoadBondsAtBoot: true}
 }
 
 // security decodes a device's security mapping.
@@ -73,7 +87,7 @@ func (d *decoder) security(n *yaml.Node, path string) Security {
 	if v := m["io_capability"].val; v != nil {
 		s.IOCapability, _ = d.enum(v, path+".io_capability", "IO capability", IOCapabilities)
 	}
-	for name, dst := range map[string]*bool{"bonding": &s.Bonding, "mitm": &s.MITM, "security_request": &s.SecurityRequest} {
+	for name, dst := range map[string]*bool{"bonding": &s.Bonding, "mitm": &s.MITM, "security_request": &s.SecurityRequest, "load_bonds_at_boot": &s.LoadBondsAtBoot} {
 		if v := m[name].val; v != nil {
 			if b, ok := d.boolean(v, path+"."+name); ok {
 				*dst = b
@@ -106,10 +120,12 @@ func (d *decoder) security(n *yaml.Node, path string) Security {
 	if v := m["rpa_rotate"].val; v != nil {
 		s.RPARotate, _ = d.duration(v, path+".rpa_rotate", time.Second, 24*time.Hour)
 	}
+	d.keySecurity(&s.KeySecurity, m, path, s.Bonding)
+	s.PairingMode = d.pairingMode(m["pairing_mode"].val, path) // security_lock.go
 	if k := m["passkey"].key; k != nil && s.IOCapability == "no-input-no-output" {
 		d.errorf(k, path+".passkey", "a device with io_capability no-input-no-output cannot show or take a passkey; set io_capability: display-only (the passkey is printed on the device) or keyboard-display")
 	}
-	if k := m["mitm"].key; k != nil && s.MITM && s.IOCapability == "no-input-no-output" && s.OOBLegacyTK == nil {
+	if k := m["mitm"].key; k != nil && s.MITM && s.IOCapability == "no-input-no-output" && s.OOBLegacyTK == nil && s.OOBSC == nil {
 		d.errorf(k, path+".mitm", "MITM protection needs a passkey, numeric comparison or OOB data, but io_capability is no-input-no-output and no OOB data is given: every pairing would fail")
 	}
 	return s

@@ -68,8 +68,21 @@ type Device struct {
 	Services     []Service       // GATT services (generic profile only)
 	Security     Security        // pairing and bonding (peripherals)
 	Mesh         Mesh            // mesh-node and mesh-provisioner profiles
-	Line         int             // line of the device in the world file
+	// Host is who drives the controller: HostBuiltin (the default, the
+	// profile's Go host) or HostKernel (the Linux kernel and BlueZ through
+	// /dev/vhci, for a central in a scenario).
+	Host string
+	Line int // line of the device in the world file
 }
+
+// Device hosts.
+const (
+	HostBuiltin = "builtin"
+	HostKernel  = "kernel"
+)
+
+// Hosts are the device host values.
+var Hosts = []string{HostBuiltin, HostKernel}
 
 // Service is a primary GATT service declared for a generic device.
 type Service struct {
@@ -126,6 +139,8 @@ const (
 	ProfileOximeter  = "oximeter"
 	ProfileHeartRate = "heart-rate"
 	ProfileCentral   = "central"
+	// ProfileELock is an e-lock with a fixed passkey and a pairing mode.
+	ProfileELock = "e-lock"
 	// ProfileMeshNode is an unprovisioned Bluetooth Mesh device that
 	// becomes a node (Config Server, Generic OnOff Server).
 	ProfileMeshNode = "mesh-node"
@@ -139,6 +154,7 @@ const (
 	summaryOximeter  = "Pulse Oximeter Service 0x1822: PLX Spot-Check (indicate), PLX Continuous (notify), PLX Features (read); Battery; Device Information"
 	summaryHeartRate = "Heart Rate Service 0x180D: Heart Rate Measurement (notify); Battery; Device Information"
 	summaryCentral   = "built-in central that scans, connects to the peripherals it finds and reads their GATT databases"
+	summaryELock     = "e-lock: Lock State (read, notify) and Lock Control Point (write) that need an authenticated link; a fixed passkey (display-only); a pairing mode outside which it refuses pairing and takes connections only from its bonded phones (Filter Accept List)"
 	summaryMeshNode  = "unprovisioned Bluetooth Mesh device (beacons, PB-ADV and/or PB-GATT, every OOB method) that becomes a node with a Config Server and a Generic OnOff Server"
 	summaryMeshProv  = "built-in mesh provisioner: provisions the devices it hears, then adds an AppKey and binds it to their Generic OnOff Servers"
 )
@@ -155,6 +171,7 @@ var Profiles = []ProfileInfo{
 	{ProfileOximeter, summaryOximeter},
 	{ProfileHeartRate, summaryHeartRate},
 	{ProfileCentral, summaryCentral},
+	{ProfileELock, summaryELock},
 	{ProfileMeshNode, summaryMeshNode},
 	{ProfileMeshProvisioner, summaryMeshProv},
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -624,8 +625,16 @@ func parseMessage(b []byte, ord binary.ByteOrder, hdrLen int) (*Message, error) 
 type Conn struct {
 	c      net.Conn
 	r      *bufio.Reader
+	wmu    sync.Mutex // serial and writes
 	serial uint32
-	Name   string // our unique name
+	// Set by Serve: the replies awaited, by serial, and why reading
+	// stopped.
+	mu      sync.Mutex
+	pending map[uint32]chan *Message
+	readErr error
+	// CallTimeout bounds a Call once Serve runs (default 60 s).
+	CallTimeout time.Duration
+	Name        string // our unique name
 	// Handle answers the method calls addressed to us: it returns the
 	// reply's signature and body, or an error name and text.
 	Handle func(m *Message) (sig string, body []any, errName string, errText string)
@@ -680,6 +689,10 @@ func Dial(path string, timeout time.Duration) (*Conn, error) {
 func (c *Conn) Close() error { return c.c.Close() }
 
 func (c *Conn) send(m *Message) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.serial++
+	m.Serial = c.serial
 	b, err := m.Marshal()
 	if err != nil {
 		return err
@@ -689,29 +702,112 @@ func (c *Conn) send(m *Message) error {
 }
 
 // Call calls a method and waits for its reply, answering the calls that
-// arrive meanwhile. A D-Bus error reply is returned as an error.
+// arrive meanwhile (or, once Serve runs, letting its goroutine do that).
+// A D-Bus error reply is returned as an error.
 func (c *Conn) Call(dest string, path ObjectPath, iface, member, sig string, args ...any) (*Message, error) {
-	c.serial++
-	serial := c.serial
-	if err := c.send(&Message{Type: TypeMethodCall, Serial: serial, Destination: dest, Path: path,
-		Interface: iface, Member: member, Signature: sig, Body: args}); err != nil {
+	m := &Message{Type: TypeMethodCall, Destination: dest, Path: path,
+		Interface: iface, Member: member, Signature: sig, Body: args}
+	c.mu.Lock()
+	serving := c.pending != nil
+	c.mu.Unlock()
+	if serving {
+		return c.callServed(m)
+	}
+	if err := c.send(m); err != nil {
 		return nil, err
 	}
 	for {
-		m, err := c.Next()
+		r, err := c.Next()
 		if err != nil {
 			return nil, err
 		}
-		if (m.Type == TypeMethodReturn || m.Type == TypeError) && m.ReplySerial == serial {
-			if m.Type == TypeError {
-				text := ""
-				if len(m.Body) > 0 {
-					text, _ = m.Body[0].(string)
-				}
-				return m, fmt.Errorf("%s: %s", m.ErrorName, text)
-			}
-			return m, nil
+		if (r.Type == TypeMethodReturn || r.Type == TypeError) && r.ReplySerial == m.Serial {
+			return r, replyError(r)
 		}
+	}
+}
+
+func replyError(r *Message) error {
+	if r.Type != TypeError {
+		return nil
+	}
+	text := ""
+	if len(r.Body) > 0 {
+		text, _ = r.Body[0].(string)
+	}
+	return fmt.Errorf("%s: %s", r.ErrorName, text)
+}
+
+// Serve starts a goroutine that reads every message from now on: replies
+// go to the Call waiting for them, method calls addressed to us are
+// answered with Handle on that goroutine. After Serve, Call may be used
+// from any goroutine and Next must not be used.
+func (c *Conn) Serve() {
+	c.mu.Lock()
+	c.pending = map[uint32]chan *Message{}
+	c.mu.Unlock()
+	_ = c.c.SetDeadline(time.Time{})
+	go func() {
+		for {
+			m, err := c.Next()
+			c.mu.Lock()
+			if err != nil {
+				c.readErr = err
+				for _, ch := range c.pending {
+					close(ch)
+				}
+				c.pending = map[uint32]chan *Message{}
+				c.mu.Unlock()
+				return
+			}
+			if ch, ok := c.pending[m.ReplySerial]; ok && (m.Type == TypeMethodReturn || m.Type == TypeError) {
+				delete(c.pending, m.ReplySerial)
+				ch <- m
+			}
+			c.mu.Unlock()
+		}
+	}()
+}
+
+func (c *Conn) callServed(m *Message) (*Message, error) {
+	ch := make(chan *Message, 1)
+	c.wmu.Lock()
+	c.serial++
+	m.Serial = c.serial
+	b, err := m.Marshal()
+	if err == nil {
+		c.mu.Lock()
+		if c.readErr != nil {
+			err = c.readErr
+		} else {
+			c.pending[m.Serial] = ch
+		}
+		c.mu.Unlock()
+	}
+	if err == nil {
+		_, err = c.c.Write(b)
+	}
+	c.wmu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	timeout := c.CallTimeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			return nil, fmt.Errorf("%s.%s: connection lost: %v", m.Interface, m.Member, c.readErr)
+		}
+		return r, replyError(r)
+	case <-t.C:
+		c.mu.Lock()
+		delete(c.pending, m.Serial)
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%s.%s: no reply within %s", m.Interface, m.Member, timeout)
 	}
 }
 
@@ -726,11 +822,10 @@ func (c *Conn) Next() (*Message, error) {
 		if c.Handle != nil {
 			sig, body, errName, errText = c.Handle(m)
 		}
-		c.serial++
-		r := &Message{Type: TypeMethodReturn, Serial: c.serial, ReplySerial: m.Serial, Destination: m.Sender,
+		r := &Message{Type: TypeMethodReturn, ReplySerial: m.Serial, Destination: m.Sender,
 			Signature: sig, Body: body}
 		if errName != "" {
-			r = &Message{Type: TypeError, Serial: c.serial, ReplySerial: m.Serial, Destination: m.Sender,
+			r = &Message{Type: TypeError, ReplySerial: m.Serial, Destination: m.Sender,
 				ErrorName: errName, Signature: "s", Body: []any{errText}}
 		}
 		if err := c.send(r); err != nil {

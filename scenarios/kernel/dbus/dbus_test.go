@@ -3,6 +3,7 @@ package dbus
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,25 +68,7 @@ func TestBadInputDoesNotPanic(t *testing.T) {
 // dbus-send reaches our handler, and one connection calls another with
 // the object tree bluetooth-meshd asks for.
 func TestAgainstDBusDaemon(t *testing.T) {
-	daemon, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Skip("no dbus-daemon")
-	}
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "bus")
-	conf := filepath.Join(dir, "bus.conf")
-	require.NoError(t, os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>session</type><listen>unix:path=`+sock+`</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`), 0o644))
-	cmd := exec.Command(daemon, "--config-file="+conf, "--nofork", "--print-address")
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	_, err = bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err)
-
+	sock := startDaemon(t)
 	server, err := Dial(sock, 5*time.Second)
 	require.NoError(t, err)
 	defer server.Close()
@@ -146,4 +129,67 @@ func sampleObjects() []DictEntry {
 			{"VendorModels", v("a(qqa{sv})", []any{})},
 		}}}},
 	}
+}
+
+// startDaemon runs a private dbus-daemon and returns its socket path.
+func startDaemon(t *testing.T) string {
+	daemon, err := exec.LookPath("dbus-daemon")
+	if err != nil {
+		t.Skip("no dbus-daemon")
+	}
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "bus")
+	conf := filepath.Join(dir, "bus.conf")
+	require.NoError(t, os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:path=`+sock+`</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`), 0o644))
+	cmd := exec.Command(daemon, "--config-file="+conf, "--nofork", "--print-address")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	_, err = bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+
+	return sock
+}
+
+// TestServe: with Serve, calls from several goroutines get their own
+// replies while the reader goroutine answers calls addressed to us.
+func TestServe(t *testing.T) {
+	sock := startDaemon(t)
+	server, err := Dial(sock, 5*time.Second)
+	require.NoError(t, err)
+	defer server.Close()
+	server.Handle = func(m *Message) (string, []any, string, string) {
+		if m.Member == "Echo" {
+			return "s", []any{m.Body[0]}, "", ""
+		}
+		return "", nil, "org.example.Error.No", "no " + m.Member
+	}
+	server.Serve()
+	client, err := Dial(sock, 5*time.Second)
+	require.NoError(t, err)
+	defer client.Close()
+	client.Serve()
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			want := fmt.Sprint("hello ", i)
+			r, err := client.Call(server.Name, "/x", "org.example", "Echo", "s", want)
+			if err == nil && r.Body[0] != want {
+				err = fmt.Errorf("got %v, want %s", r.Body[0], want)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+	_, err = client.Call(server.Name, "/x", "org.example", "Nope", "")
+	require.ErrorContains(t, err, "org.example.Error.No: no Nope")
+	server.Close()
+	_, err = client.Call(server.Name, "/x", "org.example", "Echo", "s", "gone")
+	require.Error(t, err, "the server has gone: the bus answers with an error")
 }

@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/zap"
+
+	"blesim/linklayer"
+	"blesim/linklayer/radio"
+	"blesim/scenarios/trace"
+)
+
+// OnSessionKeys adds fn to the functions that see the key material of
+// every LL encryption session a controller of this world puts into use
+// (linklayer.Controller.SetSessionObserver; Core v5.4 Vol 6 Part B
+// §5.1.3.1), built-in and external controllers alike. Decrypted traces
+// and charts use it; call it before running the scheduler.
+func (w *World) OnSessionKeys(fn func(linklayer.SessionKeys)) {
+	w.onKeys = append(w.onKeys, fn)
+}
+
+func (w *World) sessionKeys(k linklayer.SessionKeys) {
+	for _, fn := range w.onKeys {
+		fn(k)
+	}
+}
+
+// openDecryptedPcap writes the air to path as the teaching copy: data PDUs
+// of encrypted links in clear (MIC removed, Length fixed, the header's
+// other bits as on air), flagged "decrypted, MIC checked" in the
+// pseudo-header (trace.Decryptor).
+func (w *World) openDecryptedPcap(path string) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("decrypted pcap: %w", err)
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("decrypted pcap: %w", err)
+	}
+	p, err := trace.NewPcap(f, Epoch)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("decrypted pcap %s: %w", path, err)
+	}
+	w.dpcap, w.dpcapF = p, f
+	dec := trace.NewDecryptor()
+	w.OnSessionKeys(dec.AddKeys)
+	w.OnAir(func(tx *radio.Reception, from *radio.Port) {
+		pk, st := dec.Decrypt(tx.Packet, from)
+		rec := trace.Packet{At: tx.Start, Air: pk, Decrypted: st != trace.Clear, MICInvalid: st == trace.DecryptedMICFailure}
+		if err := p.Write(rec); err != nil {
+			w.log.Warn("decrypted pcap write failed", zap.Error(err))
+		}
+	})
+	return nil
+}
