@@ -52,8 +52,9 @@ func isTerminal(w io.Writer) bool {
 // progressEvery of wall time: virtual time, steps done, and how fast the
 // scheduler goes. The line is taken on the simulation goroutine (posted to
 // the scheduler, which changes no other event's order, so the run's
-// outputs stay byte-identical). On a terminal it rewrites one line;
-// elsewhere it prints one line each time.
+// outputs stay byte-identical). The first line comes as the run starts.
+// On a terminal it rewrites one line and clears it at the end; elsewhere it
+// prints one line each time, and a last one at the end.
 type progress struct {
 	w      io.Writer
 	tty    bool
@@ -70,6 +71,7 @@ type progress struct {
 // goroutine, after the run) and clears a terminal's line.
 func startProgress(w io.Writer, tty bool, ew *engine.World, steps func() (int, int)) (stop func()) {
 	p := &progress{w: w, tty: tty, ew: ew, steps: steps, quit: make(chan struct{}), last: time.Now()}
+	ew.Sched.Post(p.line)
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -87,8 +89,11 @@ func startProgress(w io.Writer, tty bool, ew *engine.World, steps func() (int, i
 	return func() {
 		close(p.quit)
 		p.wg.Wait()
-		if p.tty && p.shown {
+		switch {
+		case p.tty && p.shown:
 			fmt.Fprint(p.w, "\r\x1b[K")
+		case !p.tty:
+			p.line() // the run is over: this goroutine owns the world
 		}
 	}
 }
@@ -100,7 +105,10 @@ func (p *progress) line() {
 	rate := float64(ev-p.lastEv) / max(now.Sub(p.last).Seconds(), 1e-3)
 	p.last, p.lastEv = now, ev
 	done, total := p.steps()
-	s := fmt.Sprintf("blesim: %s simulated, step %d/%d done, %s events/s", p.ew.Sched.Now(), done, total, humanRate(rate))
+	s := fmt.Sprintf("blesim: %s simulated, step %d/%d done", p.ew.Sched.Now(), done, total)
+	if p.shown {
+		s += fmt.Sprintf(", %s events/s", humanRate(rate))
+	}
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\x1b[K%s", s)
 	} else {

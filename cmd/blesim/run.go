@@ -39,7 +39,7 @@ scheduler's speed every two seconds; it does not change any output file.
 
 // runRun is `blesim run SCENARIO.yaml [--out DIR] [--json]`.
 func runRun(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "SCENARIO.yaml|NAME [--out DIR] [--json]", runAbout, stdout)
+	fs := newFlagSet("run", "SCENARIO.yaml|NAME [--out DIR] [--json] [--progress] [--log-format console|json]", runAbout, stdout)
 	out := fs.String("out", "", "output directory (default: a fresh blesim-run-NAME-* directory under the current one)")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of the summary")
 	logs := addLogFlags(fs, "warn")

@@ -373,3 +373,28 @@ func addrOfPath(p dbus.ObjectPath) hci.BDAddr {
 	}
 	return a
 }
+
+// Bonded lists the devices bluetoothd keeps keys for (Device1.Bonded;
+// Paired on a BlueZ without that property).
+func (b *BlueZ) Bonded() ([]hci.BDAddr, error) {
+	objs, err := b.objects()
+	if err != nil {
+		return nil, err
+	}
+	var out []hci.BDAddr
+	prefix := string(b.adapter) + "/dev_"
+	for path, ifaces := range objs {
+		d, ok := ifaces[ifaceDevice]
+		if !ok || !strings.HasPrefix(string(path), prefix) {
+			continue
+		}
+		bonded, has := d["Bonded"].(bool)
+		if !has {
+			bonded, _ = d["Paired"].(bool)
+		}
+		if bonded {
+			out = append(out, addrOfPath(path))
+		}
+	}
+	return out, nil
+}

@@ -7,7 +7,9 @@
 // The input is a Timeline. The scenario runner fills one from its own
 // events; Recorder builds one from the packets seen on the air (the
 // medium's tap), decoding advertising PDUs, LL control PDUs, L2CAP, ATT,
-// SMP and mesh advertising bearers.
+// SMP and mesh advertising bearers — after encryption starts too, from
+// the stream decrypted with the session keys the controllers derived
+// (scenarios/trace.Decryptor), drawn with a lock.
 package report
 
 import (

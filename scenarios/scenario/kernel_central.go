@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -38,6 +39,20 @@ type kernelCentral struct {
 	peer  *engine.Device // of the last connect
 	// agent is the capability the agent is registered with.
 	agent string
+	// bonded is what bluetoothd had bonds with when the run ended.
+	bonded  []hci.BDAddr
+	bondErr error
+	// typed is the passkey a passkey step gave (the user types it when
+	// bluetoothd asks); the agent reads it on the D-Bus goroutine.
+	mu    sync.Mutex
+	typed *uint32
+}
+
+// setPasskey sets what the agent answers RequestPasskey with.
+func (k *kernelCentral) setPasskey(v uint32) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.typed = &v
 }
 
 // kernelSetupTimeout bounds how long bluetoothd may take to show the
@@ -258,9 +273,16 @@ func longUUID(u att.UUID) string {
 // from the world is fixed at build time (the peer's printed passkey) or
 // handed to the simulation goroutine.
 
-// passkey answers RequestPasskey with the passkey printed on the peer
-// (its world security.passkey), as a user would type it from the label.
+// passkey answers RequestPasskey with the passkey a passkey step gave,
+// or else the one printed on the peer (its world security.passkey), as a
+// user would type it from the label.
 func (k *kernelCentral) passkey(dev hci.BDAddr) (uint32, error) {
+	k.mu.Lock()
+	typed := k.typed
+	k.mu.Unlock()
+	if typed != nil {
+		return *typed, nil
+	}
 	for _, d := range k.r.ew.Devices {
 		if d.Spec.Address == dev && d.Spec.Security.Passkey != nil {
 			return *d.Spec.Security.Passkey, nil

@@ -123,6 +123,11 @@ func (r *runner) lockAct(st Step, finish func(error)) (handled bool, err error) 
 		finish(nil)
 		return true, nil
 	}
+	if k, ok := r.kernels[st.Device]; ok && st.Action == ActPasskey {
+		k.setPasskey(st.Passkey) // what bluetoothd's agent answers from now on
+		finish(nil)
+		return true, nil
+	}
 	if d.Central == nil {
 		return true, fmt.Errorf("%s: %s needs the built-in central", st.Action, st.Device)
 	}

@@ -96,6 +96,24 @@ count: at least one such event, with count: exactly that many):
                                        link closed (PB-ADV transaction timeout:
                                        timeout; a lost PB-GATT connection: fail)
 
+An expectation may also have host: kernel (checked only in runs where the
+real kernel plays a device) or host: builtin (only in runs with built-in
+hosts only), for what the kernel and BlueZ do differently; the summary lists
+the others as skip.
+
+The real kernel as the central: give a central host: kernel in the file, or
+run blesim run --host NAME=kernel SCENARIO. The device's controller is
+plugged into the kernel through /dev/vhci and the steps call bluetoothd over
+D-Bus (connect: Device1.Connect after LE discovery; pair: Device1.Pair, with
+blesim's agent using io_capability; delete_bond: Adapter1.RemoveDevice;
+read/write/subscribe: GattCharacteristic1). The agent types the passkey a
+passkey step gave, else the peer's security.passkey. The expectations read
+the kernel's HCI traffic (connections, Encryption Change, SMP outcomes) and
+bluetoothd's bonds. The run is paced to the wall clock; at:/within: count
+from the moment bluetoothd has the adapter. It needs root, /dev/vhci,
+dbus-daemon and bluetoothd: inside the VM harness, blesim vm -- 'blesim run
+--host Phone=kernel lost-bond --out /tmp/out/lost-bond'.
+
 The run ends 2s after the last step (or at duration: if given, or at the latest
 within). Errors name the file, line and field.
 `

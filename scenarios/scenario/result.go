@@ -46,6 +46,9 @@ type ExpectationResult struct {
 	// At is when it held (the matching event), or when it was decided
 	// not to (its deadline or the end of the run).
 	At Time `json:"at"`
+	// Skipped says why an expectation for another host was not checked
+	// (host: kernel on an expectation when the device ran built-in).
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // StepResult is one step as it ran.
@@ -93,7 +96,9 @@ func (r *Result) Summary() string {
 		fmt.Fprintf(&b, "  finding %s on %s at %s: %s\n", f.Code, f.Device, f.At.Text, f.Message)
 	}
 	for _, e := range r.Expectations {
-		if e.Passed {
+		if e.Skipped != "" {
+			fmt.Fprintf(&b, "  skip  expect[%d] %s: %s (%s)\n", e.Index, e.Kind, e.Expected, e.Skipped)
+		} else if e.Passed {
 			fmt.Fprintf(&b, "  ok    expect[%d] %s: %s (at %s)\n", e.Index, e.Kind, e.Expected, e.At.Text)
 		} else {
 			fmt.Fprintf(&b, "  FAIL  expect[%d] (line %d) %s: expected %s; observed %s (decided at %s)\n",

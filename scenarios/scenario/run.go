@@ -220,6 +220,11 @@ func (r *runner) play(opts Options, limit sim.Time) error {
 		}
 	})
 	r.ew.Sched.RunRealtime(ctx, sim.NewRealClock())
+	for _, k := range r.kernels {
+		if k.bz != nil {
+			k.bonded, k.bondErr = k.bz.Bonded()
+		}
+	}
 	for _, c := range r.closers {
 		c()
 	}

@@ -75,6 +75,7 @@ const (
 	fieldAfter    = "after"
 	afterPrevious = "previous"
 	fieldWithin   = "within"
+	fieldHost     = "host"
 )
 
 // Actions lists the step actions in the order the reference documents them.
@@ -160,6 +161,11 @@ type Expectation struct {
 	Peer    string
 	Count   *int
 	Within  time.Duration
+	// Host, when set, limits the expectation to runs where the real
+	// kernel plays a device (world.HostKernel) or to runs with built-in
+	// hosts only (world.HostBuiltin): the kernel and BlueZ do some things
+	// differently, e.g. they try a failed connection twice.
+	Host string
 	// Mesh is what a provisioning expectation adds (mesh_steps.go).
 	Mesh *MeshExpect
 

@@ -43,6 +43,7 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 		{"unknown expectation", base + "expect:\n  - bonded: {device: Phone}\n", `s.yaml:11: expect[0]: unknown field "bonded"`},
 		{"connections without count", base + "expect:\n  - connections: {device: Phone}\n", `s.yaml:11: expect[0].connections: missing required field "count"`},
 		{"bad within", base + "expect:\n  - bond: {device: Oxi}\n    within: later\n", "s.yaml:12: expect[0].within: want a duration"},
+		{"bad expectation host", base + "expect:\n  - bond: {device: Oxi}\n    host: bluez\n", `s.yaml:12: expect[0].host: want builtin or kernel (checked only in runs with built-in hosts only, or with the kernel), got "bluez"`},
 		{"yaml syntax", "name: [\n", "s.yaml:"},
 		{"bad after", base + "steps:\n  - after: prev\n    wait: 1s\n", `s.yaml:11: steps[0].after: want previous or a delay after the previous step such as 500ms, got "prev"`},
 		{"two central peers", base + "  - {name: Oxi2, profile: oximeter}\nsteps:\n  - connect: {device: Phone, peer: Oxi}\n  - connect: {device: Phone, peer: Oxi2}\n", `s.yaml:13: steps[1].connect.peer: Phone already connects to "Oxi" (line 12)`},

@@ -166,7 +166,7 @@ var expectFields = map[string][]string{
 // expectation decodes one entry of expect.
 func (d *decoder) expectation(n *yaml.Node, path string) (Expectation, bool) {
 	e := Expectation{Line: n.Line}
-	m, ok := d.fields(n, path, append([]string{fieldWithin}, ExpectKinds...))
+	m, ok := d.fields(n, path, append([]string{fieldWithin, fieldHost}, ExpectKinds...))
 	if !ok {
 		return e, false
 	}
@@ -184,6 +184,15 @@ func (d *decoder) expectation(n *yaml.Node, path string) (Expectation, bool) {
 	nerr := len(d.errs)
 	if v := m[fieldWithin]; v != nil {
 		e.Within, _ = d.duration(v, join(path, fieldWithin), time.Microsecond, MaxDuration)
+	}
+	if v := m[fieldHost]; v != nil {
+		if h, ok := d.str(v, join(path, fieldHost), "builtin or kernel"); ok {
+			if h != world.HostBuiltin && h != world.HostKernel {
+				d.errorf(v, join(path, fieldHost), "want builtin or kernel (checked only in runs with built-in hosts only, or with the kernel), got %q", h)
+			} else {
+				e.Host = h
+			}
+		}
 	}
 	v, p := m[e.Kind], join(path, e.Kind)
 	am, ok := d.fields(v, p, expectFields[e.Kind])

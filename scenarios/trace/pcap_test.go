@@ -22,10 +22,18 @@ func samplePackets(t *testing.T) []Packet {
 	empty := pdu.Empty()
 	ctl, err := pdu.Control(pdu.BuildVersionInd(pdu.Version{VersNr: 0x0D, CompID: 0x05F1, SubVersNr: 0}))
 	require.NoError(t, err)
+	startRsp, err := pdu.Control(pdu.BuildStartEncRsp())
+	require.NoError(t, err)
+	read, err := pdu.Data(pdu.LLIDStart, []byte{3, 0, 4, 0, 0x0A, 0x03, 0x00}) // ATT Read Request
+	require.NoError(t, err)
 	return []Packet{
 		{At: 1000, Air: radio.Packet{Channel: 37, AccessAddress: pdu.AdvertisingAccessAddress, PDU: adv}, RSSI: -40, HasRSSI: true},
 		{At: 5000, Air: radio.Packet{Channel: 3, AccessAddress: 0x50654A2B, PDU: empty, CRCInit: 0x123456}},
 		{At: 5500, Air: radio.Packet{Channel: 3, AccessAddress: 0x50654A2B, PDU: ctl, CRCInit: 0x123456}},
+		// Decrypted copies: one the receiver could not check (a wrong
+		// key), one it could.
+		{At: 6000, Air: radio.Packet{Channel: 3, AccessAddress: 0x50654A2B, PDU: startRsp, CRCInit: 0x123456}, Decrypted: true, MICInvalid: true},
+		{At: 6500, Air: radio.Packet{Channel: 3, AccessAddress: 0x50654A2B, PDU: read, CRCInit: 0x123456}, Decrypted: true},
 	}
 }
 
@@ -80,5 +88,10 @@ func TestTsharkDissects(t *testing.T) {
 	require.Contains(t, s, "LL_VERSION_IND")
 	require.NotContains(t, s, "Malformed")
 	require.NotContains(t, s, "[Expert Info (Warning")
-	require.True(t, strings.Count(s, "CRC: ") >= 3, s)
+	require.True(t, strings.Count(s, "CRC: ") >= 5, s)
+	require.Equal(t, 2, strings.Count(s, "Decrypted: True"), s)
+	require.Equal(t, 2, strings.Count(s, "MIC Checked: True"), s)
+	require.Equal(t, 1, strings.Count(s, "MIC Valid: True"), s)
+	require.Contains(t, s, "LL_START_ENC_RSP")
+	require.Contains(t, s, "Read Request (0x0a)", "ATT dissected in a decrypted packet")
 }

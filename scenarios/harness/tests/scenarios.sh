@@ -10,28 +10,28 @@ fails=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-# run NAME CENTRAL...: play built-in scenario NAME with each CENTRAL as the
+# run NAME CENTRAL: play built-in scenario NAME with CENTRAL played by the
 # kernel; outputs in $OUT/NAME/.
 run() {
-	name=$1
-	shift
-	hosts=
-	for c in "$@"; do hosts="$hosts --host $c=kernel"; done
+	name=$1 central=$2
 	# Each scenario starts from a kernel that knows no device.
 	rm -rf /var/lib/bluetooth/[0-9A-F]*
-	echo "== blesim run $hosts $name"
-	timeout 300 blesim run $hosts $name --out $OUT/$name --log-level info >$OUT/$name.txt 2>$OUT/$name.log
+	echo "== blesim run --host \"$central=kernel\" $name"
+	timeout 300 blesim run --host "$central=kernel" "$name" --out $OUT/$name --log-level info >$OUT/$name.txt 2>$OUT/$name.log
 	rc=$?
 	cat $OUT/$name.txt
 	if [ $rc -eq 0 ]; then
-		pass "$name with the kernel as $*: every expectation held"
+		pass "$name with the kernel as $central: every expectation held"
 	else
-		fail "$name with the kernel as $* (exit $rc; see $name.txt, $name.log)"
+		fail "$name with the kernel as $central (exit $rc; see $name.txt, $name.log)"
 		tail -20 $OUT/$name.log
 	fi
 }
 
 run lost-bond Phone
+run reboot Phone2
+run key-distribution "Raspberry Pi"
+run e-lock Phone2
 
 echo "== $fails check(s) failed"
 [ $fails -eq 0 ]
