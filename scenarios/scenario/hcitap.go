@@ -25,6 +25,8 @@ type hciTap struct {
 type tapConn struct {
 	peer    smp.Address
 	central bool
+	// given is the reason of the kernel's HCI Disconnect, if it sent one.
+	given hci.Status
 	// L2CAP reassembly, per direction (Vol 3 Part A §7.2).
 	buf [2][]byte
 	// Pairing in progress: the negotiated key distribution still to come
@@ -59,6 +61,13 @@ func (t *hciTap) packet(dir vhci.Direction, h4 []byte) {
 	case hci.EventPacket:
 		if dir == vhci.ControllerToHost {
 			t.event(hci.Event(h4[1:]))
+		}
+	case hci.CommandPacket:
+		c := hci.Command(h4[1:])
+		if dir == vhci.HostToController && c.Validate() == nil && c.Opcode() == hci.OpDisconnect && len(c.Params()) == 3 {
+			if conn := t.conns[binary.LittleEndian.Uint16(c.Params())&0x0fff]; conn != nil {
+				conn.given = hci.Status(c.Params()[2])
+			}
 		}
 	case hci.ACLPacket:
 		a := hci.ACL(h4[1:])
@@ -97,7 +106,14 @@ func (t *hciTap) event(e hci.Event) {
 		if c.pairing {
 			t.emit(profiles.PairingFailed{PairingFailed: smp.PairingFailed{Handle: ev.Handle, Peer: c.peer, Reason: smp.ReasonUnspecified, Err: ev.Reason}})
 		}
-		t.emit(profiles.Disconnected{Handle: ev.Handle, Reason: ev.Reason})
+		d := profiles.Disconnected{Handle: ev.Handle, Reason: ev.Reason}
+		if ev.Reason == hci.StatusLocalHostTerminated && c.given != 0 {
+			// The kernel ended the link: the reason it gave is in its
+			// HCI Disconnect (Vol 4 Part E §7.1.6).
+			t.emit(localDisconnect{Disconnected: d, Given: c.given})
+			return
+		}
+		t.emit(d)
 	case hcihost.EncryptionChange:
 		t.encryption(ev.Handle, ev.Status, ev.Enabled != 0, false)
 	case hcihost.EncryptionKeyRefreshComplete:

@@ -110,7 +110,7 @@ func (k *kernelCentral) event(e profiles.Event) {
 	switch e.(type) {
 	case profiles.Connected:
 		k.conns++
-	case profiles.Disconnected:
+	case profiles.Disconnected, localDisconnect:
 		k.conns--
 	}
 	k.r.observe(k.d.Spec.Name, e)
@@ -176,8 +176,11 @@ func (k *kernelCentral) disconnect(finish func(error)) error {
 		return errors.New("no connection made by a step to disconnect")
 	}
 	k.r.wait(k.d.Spec.Name, func(e profiles.Event) (bool, error) {
-		_, ok := e.(profiles.Disconnected)
-		return ok, nil
+		switch e.(type) {
+		case profiles.Disconnected, localDisconnect:
+			return true, nil
+		}
+		return false, nil
 	}, finish)
 	addr := k.peer.Spec.Address
 	k.do("disconnect", func(bz *kernel.BlueZ) error { return bz.Disconnect(addr) }, func(err error) {
