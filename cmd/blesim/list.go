@@ -18,13 +18,21 @@ func runList(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, "Scenarios (blesim run NAME):")
+	w := 0
 	for _, s := range scenarios {
-		fmt.Fprintf(stdout, "  %-18s %s\n", s.Name, s.Description)
+		w = max(w, len(s.Name))
+	}
+	for _, s := range scenarios {
+		fmt.Fprintf(stdout, "  %-*s %s\n", w, s.Name, s.Description)
 	}
 	fmt.Fprintln(stdout)
 	fmt.Fprintln(stdout, "Profiles:")
+	w = 0
 	for _, p := range world.Profiles {
-		fmt.Fprintf(stdout, "  %-11s %s\n", p.Name, p.Summary)
+		w = max(w, len(p.Name))
+	}
+	for _, p := range world.Profiles {
+		fmt.Fprintf(stdout, "  %-*s %s\n", w, p.Name, p.Summary)
 	}
 	return nil
 }

@@ -37,6 +37,8 @@ type tapConn struct {
 	bonding   bool
 	encrypted bool
 	keys      [2]smp.KeyDist
+	req       smp.PairingParams // the Pairing Request, for the method
+	method    smp.Method
 	sent      smp.KeyDist
 	received  smp.KeyDist
 }
@@ -148,6 +150,7 @@ func (t *hciTap) keysDone(handle uint16, c *tapConn) {
 	}
 	c.pairing = false
 	t.emit(profiles.PairingComplete{PairingComplete: smp.PairingComplete{Handle: handle, Peer: c.peer, SC: c.sc,
+		Method: c.method, Authenticated: c.method.Authenticated(),
 		Bonded: c.bonding, Sent: c.sent, Received: c.received}})
 }
 
@@ -192,10 +195,14 @@ func (t *hciTap) smp(handle uint16, c *tapConn, dir int, payload []byte) {
 		c.pairing, c.encrypted, c.sent, c.received = true, false, 0, 0
 		// The request's SC and bonding bits, until the response.
 		c.sc, c.bonding = p.AuthReq&smp.AuthSC != 0, p.AuthReq.Bonding()
+		c.req = p.PairingParams
 		t.emit(profiles.PairingStarted{PairingStarted: smp.PairingStarted{Handle: handle, Peer: c.peer, Initiator: dir == tapTx}})
 	case smp.PairingResponse:
 		c.sc = p.AuthReq&smp.AuthSC != 0 && c.sc
 		c.bonding = p.AuthReq.Bonding() && c.bonding
+		// The association model both sides derive (Vol 3 Part H
+		// §2.3.5.1, Tables 2.6-2.8).
+		c.method = smp.SelectMethod(c.req, p.PairingParams, c.sc)
 		// The peer distributes the responder's keys when the kernel is
 		// the initiator (the central).
 		rx, tx := p.RespKeyDist, p.InitKeyDist

@@ -199,11 +199,57 @@ func concat(parts ...[]tapStep) []tapStep {
 func runTap(t *testing.T, steps []tapStep) {
 	t.Helper()
 	var got []profiles.Event
-	tap := newHCITap(func(e profiles.Event) { got = append(got, e) })
+	tap := newHCITap(func(e profiles.Event) {
+		// The association model is checked by TestHCITapMethod.
+		if pc, ok := e.(profiles.PairingComplete); ok {
+			pc.Method, pc.Authenticated = 0, false
+			e = pc
+		}
+		got = append(got, e)
+	})
 	for i, s := range steps {
 		got = nil
 		tap.packet(s.dir, s.pkt)
 		require.Equal(t, s.want, got, "step %d (%s, % x)", i, s.dir, s.pkt)
+	}
+}
+
+// TestHCITapMethod: the tap reports the association model both sides
+// derive from the Pairing Request and Response (Vol 3 Part H Tables
+// 2.6-2.8), e.g. for the e-lock: a keyboard phone and a display-only lock
+// with MITM use Passkey Entry with the phone typing.
+func TestHCITapMethod(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		reqIO, rspIO  smp.IOCapability
+		auth          smp.AuthReq
+		want          smp.Method
+		authenticated bool
+	}{
+		{"legacy just works", smp.NoInputNoOutput, smp.NoInputNoOutput, smp.AuthBonding, smp.JustWorks, false},
+		{"legacy passkey, phone types", smp.KeyboardOnly, smp.DisplayOnly, smp.AuthBonding | smp.AuthMITM, smp.PasskeyInitiatorInputs, true},
+		{"SC passkey, phone types", smp.KeyboardDisplay, smp.DisplayOnly, smp.AuthBonding | smp.AuthMITM | smp.AuthSC, smp.PasskeyInitiatorInputs, true},
+		{"SC numeric comparison", smp.KeyboardDisplay, smp.DisplayYesNo, smp.AuthBonding | smp.AuthMITM | smp.AuthSC, smp.NumericComparison, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []profiles.Event
+			tap := newHCITap(func(e profiles.Event) { got = append(got, e) })
+			req := smp.PairingParams{IOCap: tc.reqIO, AuthReq: tc.auth, MaxKeySize: 16}
+			rsp := smp.PairingParams{IOCap: tc.rspIO, AuthReq: tc.auth, MaxKeySize: 16}
+			for _, s := range []tapStep{
+				step(vhci.ControllerToHost, connComplete(hci.StatusSuccess, tapHandle, hcihost.RoleCentral, hci.AddrRandom, tapPeerAddr)),
+				smpStep(vhci.HostToController, smp.PairingRequest{PairingParams: req}),
+				smpStep(vhci.ControllerToHost, smp.PairingResponse{PairingParams: rsp}),
+				step(vhci.ControllerToHost, encChange(hci.StatusSuccess, tapHandle, 1)),
+			} {
+				tap.packet(s.dir, s.pkt)
+			}
+			require.NotEmpty(t, got)
+			pc, ok := got[len(got)-1].(profiles.PairingComplete)
+			require.True(t, ok, "last event %T", got[len(got)-1])
+			require.Equal(t, tc.want, pc.Method)
+			require.Equal(t, tc.authenticated, pc.Authenticated)
+		})
 	}
 }
 

@@ -96,10 +96,11 @@ count: at least one such event, with count: exactly that many):
                                        link closed (PB-ADV transaction timeout:
                                        timeout; a lost PB-GATT connection: fail)
 
-An expectation may also have host: kernel (checked only in runs where the
-real kernel plays a device) or host: builtin (only in runs with built-in
-hosts only), for what the kernel and BlueZ do differently; the summary lists
-the others as skip.
+A step or an expectation may also have host: kernel (played or checked only
+in runs where the real kernel plays a device) or host: builtin (only in runs
+with built-in hosts only), for what the kernel and BlueZ do differently or
+cannot be driven to do; a skipped step completes at once, and the summary
+lists skipped expectations as skip.
 
 The real kernel as the central: give a central host: kernel in the file, or
 run blesim run --host NAME=kernel SCENARIO. The device's controller is

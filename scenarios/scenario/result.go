@@ -61,6 +61,8 @@ type StepResult struct {
 	End    Time   `json:"end"`
 	// Error says why the step could not complete (the run goes on).
 	Error string `json:"error,omitempty"`
+	// Skipped: the step is for another host (its host: field).
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 // FindingResult is a finding a built-in host reported about its peer.

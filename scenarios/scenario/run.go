@@ -305,6 +305,11 @@ func (r *runner) exec(i int) {
 	timeout = r.ew.Sched.After(sim.FromStd(StepTimeout+st.Wait), func() {
 		finish(fmt.Errorf("%s did not complete within %s", st.Action, StepTimeout))
 	})
+	if st.Host != "" && st.Host != r.runHost() {
+		sr.Skipped = true
+		finish(nil)
+		return
+	}
 	r.log.Info("step", zap.Int("step", i), zap.String("action", st.Action), zap.String("device", st.Device))
 	if err := r.act(st, finish); err != nil {
 		finish(err)

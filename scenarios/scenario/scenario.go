@@ -105,6 +105,10 @@ type Step struct {
 	Wait     time.Duration
 	Position [2]float64
 	Loss     float64
+	// Host, when set, plays the step only in runs with built-in hosts
+	// only (world.HostBuiltin) or only where the kernel plays a device
+	// (world.HostKernel); otherwise it is skipped.
+	Host string
 	// LoadBonds is power_on's and reboot's load_bonds (nil: the
 	// device's world setting).
 	LoadBonds *bool

@@ -33,10 +33,13 @@ var centralActions = []string{ActConnect, ActPair, ActRead, ActWrite, ActSubscri
 // step decodes one entry of steps.
 func (d *decoder) step(n *yaml.Node, path string) (Step, bool) {
 	st := Step{Line: n.Line}
-	known := append([]string{fieldAt, fieldAfter}, Actions...)
+	known := append([]string{fieldAt, fieldAfter, fieldHost}, Actions...)
 	m, ok := d.fields(n, path, known)
 	if !ok {
 		return st, false
+	}
+	if v := m[fieldHost]; v != nil {
+		st.Host = d.hostFilter(v, join(path, fieldHost))
 	}
 	if m[fieldAt] != nil && m[fieldAfter] != nil {
 		d.errorf(m[fieldAfter], join(path, fieldAfter), "give either at or after, not both")
@@ -186,13 +189,7 @@ func (d *decoder) expectation(n *yaml.Node, path string) (Expectation, bool) {
 		e.Within, _ = d.duration(v, join(path, fieldWithin), time.Microsecond, MaxDuration)
 	}
 	if v := m[fieldHost]; v != nil {
-		if h, ok := d.str(v, join(path, fieldHost), "builtin or kernel"); ok {
-			if h != world.HostBuiltin && h != world.HostKernel {
-				d.errorf(v, join(path, fieldHost), "want builtin or kernel (checked only in runs with built-in hosts only, or with the kernel), got %q", h)
-			} else {
-				e.Host = h
-			}
-		}
+		e.Host = d.hostFilter(v, join(path, fieldHost))
 	}
 	v, p := m[e.Kind], join(path, e.Kind)
 	am, ok := d.fields(v, p, expectFields[e.Kind])
@@ -268,4 +265,19 @@ func (d *decoder) expectation(n *yaml.Node, path string) (Expectation, bool) {
 func isDuration(s string) bool {
 	_, err := time.ParseDuration(s)
 	return err == nil
+}
+
+// hostFilter reads the host: of a step or expectation: builtin (only in
+// runs with built-in hosts only) or kernel (only in runs where the kernel
+// plays a device).
+func (d *decoder) hostFilter(v *yaml.Node, path string) string {
+	h, ok := d.str(v, path, "builtin or kernel")
+	if !ok {
+		return ""
+	}
+	if h != world.HostBuiltin && h != world.HostKernel {
+		d.errorf(v, path, "want builtin or kernel (only in runs with built-in hosts only, or only with the kernel), got %q", h)
+		return ""
+	}
+	return h
 }
