@@ -223,7 +223,7 @@ func (e Expectation) describe() string {
 			s += map[bool]string{true: " (LE Secure Connections)", false: " (LE legacy pairing)"}[*e.SC]
 		}
 		if e.Reason != nil {
-			s += fmt.Sprintf(" with reason %s (0x%02X)", smp.Reason(*e.Reason), *e.Reason)
+			s += fmt.Sprintf(" with reason %s (0x%02X)", smp.Reason(*e.Reason).String(), *e.Reason)
 		}
 	case ExpFinding:
 		s = "finding " + e.Code

@@ -6,15 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
-
-	"blesim/scenarios/library"
-	"blesim/scenarios/scenario"
 )
 
 // record is one pcap record: pseudo-header flags and the LL PDU (header
@@ -63,43 +57,16 @@ func l2cap(pdu []byte) (cid uint16, op byte, ok bool) {
 	return binary.LittleEndian.Uint16(pdu[4:]), pdu[6], true
 }
 
-var (
-	lostBondOnce sync.Once
-	lostBondDir  string
-	lostBondErr  error
-)
-
 // lostBondRun plays the lost-bond library scenario once (it pairs twice,
 // and reads the battery level over encrypted links) and returns its
 // output directory.
 func lostBondRun(t *testing.T) string {
-	lostBondOnce.Do(func() {
-		s, err := library.Load("lost-bond")
-		if err != nil {
-			lostBondErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "blesim-trace-test-")
-		if err != nil {
-			lostBondErr = err
-			return
-		}
-		lostBondDir = dir
-		res, err := scenario.Run(s, scenario.Options{Log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), OutDir: dir})
-		if err == nil && !res.Passed {
-			err = os.ErrInvalid
-		}
-		lostBondErr = err
-	})
-	require.NoError(t, lostBondErr)
-	return lostBondDir // TestMain removes it
+	return libraryRun(t, "lost-bond")
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if lostBondDir != "" {
-		os.RemoveAll(lostBondDir)
-	}
+	removeLibraryRuns()
 	os.Exit(code)
 }
 
