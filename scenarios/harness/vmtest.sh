@@ -22,6 +22,7 @@ if ! file "$bin" 2>/dev/null | grep -q 'statically linked' && ldd "$bin" >/dev/n
 fi
 mkdir -p "$out"
 failed=()
+logs=()
 for t in "$here"/tests/*.sh; do
 	case $t in *.host.sh) continue ;; esac
 	name=$(basename "$t" .sh)
@@ -30,6 +31,7 @@ for t in "$here"/tests/*.sh; do
 		continue
 	fi
 	echo "=== vmtest $name"
+	logs+=("$out/$name.log")
 	attempts=${VMTEST_ATTEMPTS:-12}
 	for attempt in $(seq 1 "$attempts"); do
 		# pipefail is on: keep the pipeline out of `|| true` so
@@ -78,9 +80,10 @@ for t in "$here"/tests/*.sh; do
 		fi
 	fi
 done
-pass=$(cat "$out"/*.log | grep -c '^PASS: ' || true)
-fail=$(cat "$out"/*.log | grep -c '^FAIL: ' || true)
-# (the .oopsN.txt copies of retried runs are not counted)
+# The logs of the tests run now (not older ones in OUTDIR, nor the
+# .oopsN.txt copies of retried runs).
+pass=$(cat "${logs[@]}" /dev/null | grep -c '^PASS: ' || true)
+fail=$(cat "${logs[@]}" /dev/null | grep -c '^FAIL: ' || true)
 echo "vmtest: $pass passed, $fail failed"
 if [ ${#failed[@]} -gt 0 ]; then
 	printf 'vmtest: FAILED: %s\n' "${failed[@]}" >&2

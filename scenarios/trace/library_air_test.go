@@ -125,8 +125,8 @@ type transactionKey struct {
 // retransmissions, and one advertising event recorded on channels 37, 38
 // and 39) has the same octets; once every segment is on the air, the
 // segments have the sizes SegN and TotalLength call for (the Start 20
-// octets, each Continuation 23, the last the rest; §5.3.1.2, §5.3.1.3)
-// and the FCS of the reassembled PDU matches (§5.3.1.2). It returns the
+// octets, each Continuation 23, the last the rest; §5.3.1.1, §5.3.1.3)
+// and the FCS of the reassembled PDU matches (§5.3.1.1). It returns the
 // frames that repeat a segment of a transaction that was complete on the
 // air before them, and how many transactions completed.
 func pbadvTransactions(frames []pbadvFrame) (repeats map[int]bool, complete int, err error) {
@@ -173,7 +173,7 @@ func pbadvTransactions(frames []pbadvFrame) (repeats map[int]bool, complete int,
 		if tx.start == nil || len(tx.segs) < int(tx.start.Seg)+1 {
 			continue
 		}
-		// As many segments as SegN calls for: reassemble (§5.3.1.3).
+		// As many segments as SegN calls for: reassemble (§5.3.2).
 		tx.done = true
 		complete++
 		var whole []byte

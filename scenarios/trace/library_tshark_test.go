@@ -94,16 +94,16 @@ type dissectorLimitation struct {
 // dissectorLimitations are the excused errors, with their evidence.
 var dissectorLimitations = []dissectorLimitation{
 	// PB-ADV reassembly keyed on (Link ID, Transaction Number) only, with
-	// no notion of retransmission. packet-btmesh-pbadv.c (4.0 and master)
-	// calls fragment_add() for every Transaction Continuation on the first
-	// pass; once the transaction is reassembled (FD_DEFRAGMENTED),
+	// no notion of retransmission. packet-btmesh-pbadv.c (read on master;
+	// tshark 4.0.17 behaves the same on our pcaps) calls fragment_add()
+	// for every Transaction Continuation on the first pass; once the transaction is reassembled (FD_DEFRAGMENTED),
 	// epan/reassemble.c fragment_add_work() throws ReassemblyError "New
 	// fragment overlaps old data (retransmission?)" for any further
 	// fragment, identical or not. Every segment is on the air several
 	// times by design: an advertising event is recorded on channels 37, 38
 	// and 39, the bearer repeats each PDU, and an unacknowledged
-	// transaction is retransmitted whole (Mesh Protocol v1.1 §5.3.2,
-	// §5.3.3). pbadvRepeat checks the copies are identical.
+	// transaction is retransmitted whole (Mesh Protocol v1.1 §5.3.2).
+	// pbadvRepeat checks the copies are identical.
 	{
 		msg:         "New fragment overlaps old data (retransmission?)",
 		filter:      `_ws.malformed.reassembly && frame.protocols == "bluetooth:btle_rf:btle:btcommon:pbadv" && pbadv.gen_prov.gpcf == 2`,
@@ -121,7 +121,7 @@ var dissectorLimitations = []dissectorLimitation{
 		filter:      `_ws.malformed.reassembly && frame.protocols == "bluetooth:btle_rf:btle:btcommon:pbadv" && pbadv.gen_prov.gpcf == 0 && pbadv.gen_prov.gpcf.segn > 0`,
 		pbadvRepeat: true,
 	},
-	// Mesh Profile v1.0 only: packet-btmesh-provisioning.c (4.0 and
+	// Mesh Profile v1.0 only: packet-btmesh-provisioning.c (read on
 	// master; "Ref: Mesh Profile v1.0") reads 16 octets of Confirmation
 	// and of Random and flags the rest (ei_btmesh_provisioning_unknown_payload,
 	// PI_ERROR). With BTM_ECDH_P256_HMAC_SHA256_AES_CCM (Start Algorithm
