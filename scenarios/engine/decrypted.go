@@ -27,6 +27,27 @@ func (w *World) sessionKeys(k linklayer.SessionKeys) {
 	}
 }
 
+// OnAirDecrypted adds fn to the functions that see every transmission
+// when it starts, as OnAir does, together with the packet in clear: a data
+// PDU of an encrypted link decrypted with its sender's session keys, st
+// one of trace.Clear, trace.Decrypted, trace.DecryptedMICFailure. One
+// trace.Decryptor serves every such function, so each packet is opened
+// once however many outputs want it in clear. Call it before running the
+// scheduler.
+func (w *World) OnAirDecrypted(fn func(tx *radio.Reception, from *radio.Port, clear radio.Packet, st int)) {
+	if w.dec == nil {
+		w.dec = trace.NewDecryptor()
+		w.OnSessionKeys(w.dec.AddKeys)
+		w.OnAir(func(tx *radio.Reception, from *radio.Port) {
+			clear, st := w.dec.Decrypt(tx.Packet, from)
+			for _, fn := range w.onClear {
+				fn(tx, from, clear, st)
+			}
+		})
+	}
+	w.onClear = append(w.onClear, fn)
+}
+
 // openDecryptedPcap writes the air to path as the teaching copy: data PDUs
 // of encrypted links in clear (MIC removed, Length fixed, the header's
 // other bits as on air), flagged "decrypted, MIC checked" in the
@@ -47,10 +68,7 @@ func (w *World) openDecryptedPcap(path string) error {
 		return fmt.Errorf("decrypted pcap %s: %w", path, err)
 	}
 	w.dpcap, w.dpcapF = p, f
-	dec := trace.NewDecryptor()
-	w.OnSessionKeys(dec.AddKeys)
-	w.OnAir(func(tx *radio.Reception, from *radio.Port) {
-		pk, st := dec.Decrypt(tx.Packet, from)
+	w.OnAirDecrypted(func(tx *radio.Reception, _ *radio.Port, pk radio.Packet, st int) {
 		rec := trace.Packet{At: tx.Start, Air: pk, Decrypted: st != trace.Clear, MICInvalid: st == trace.DecryptedMICFailure}
 		if err := p.Write(rec); err != nil {
 			w.log.Warn("decrypted pcap write failed", zap.Error(err))

@@ -107,6 +107,10 @@ type World struct {
 	onKeys []func(linklayer.SessionKeys)
 	dpcap  *trace.Pcap
 	dpcapF *os.File
+	// dec opens the encrypted data PDUs once for every OnAirDecrypted
+	// function.
+	dec     *trace.Decryptor
+	onClear []func(tx *radio.Reception, from *radio.Port, clear radio.Packet, st int)
 }
 
 // OnAir adds fn to the functions that see every transmission when it

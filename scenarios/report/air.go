@@ -147,6 +147,18 @@ func (r *Recorder) Observe(tx *radio.Reception, from *radio.Port) {
 	// The decryptor sees every data PDU, so that its packet counters
 	// follow the senders'.
 	clear, st := r.dec.Decrypt(tx.Packet, from)
+	r.ObserveDecrypted(tx, from, clear, st)
+}
+
+// ObserveDecrypted decodes one transmission that someone else has
+// decrypted (clear and st as trace.Decryptor.Decrypt returns them; the
+// signature fits engine.World.OnAirDecrypted). The Recorder's own keys
+// (AddKeys) are then not used.
+func (r *Recorder) ObserveDecrypted(tx *radio.Reception, from *radio.Port, clear radio.Packet, st int) {
+	if tx.Channel.IsAdvertising() || tx.AccessAddress == pdu.AdvertisingAccessAddress {
+		r.adv(tx.Start, tx.PDU, from)
+		return
+	}
 	if c := r.conns[tx.AccessAddress]; c != nil {
 		r.data(c, tx.Start, clear.PDU, from, st)
 	}

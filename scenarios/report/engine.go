@@ -1,13 +1,12 @@
 package report
 
 import (
-	"blesim/linklayer/radio"
 	"blesim/scenarios/engine"
 )
 
-// Record returns a Recorder attached to ew's air (engine.World.OnAir) and
-// to the session keys its controllers derive (engine.World.OnSessionKeys,
-// so encrypted links are shown decrypted) that names ew's devices by their
+// Record returns a Recorder attached to ew's air with the data PDUs of
+// encrypted links in clear (engine.World.OnAirDecrypted: the world's one
+// decryption pass, shared with the decrypted pcap) that names ew's devices by their
 // addresses, in the world's order. Call it
 // before running the scheduler; read the result with Timeline.
 func Record(ew *engine.World, title string) *Recorder {
@@ -16,7 +15,6 @@ func Record(ew *engine.World, title string) *Recorder {
 		parties = append(parties, Party{Name: d.Spec.Name, Address: d.Ctrl.Address()})
 	}
 	r := NewRecorder(title, parties...)
-	ew.OnSessionKeys(r.AddKeys)
-	ew.OnAir(func(tx *radio.Reception, from *radio.Port) { r.Observe(tx, from) })
+	ew.OnAirDecrypted(r.ObserveDecrypted)
 	return r
 }
