@@ -266,17 +266,16 @@ func (w *World) newController(name string, addr hci.BDAddr, p [2]float64, tx int
 // addDevice builds a device's controller and built-in host and wires them
 // through the scheduler (so the run stays deterministic).
 func (w *World) addDevice(spec world.Device) (*Device, error) {
-	if spec.Host == world.HostKernel {
-		return w.addKernelDevice(spec)
-	}
 	d := &Device{Spec: spec}
 	ctrl, sn, err := w.newController(spec.Name, spec.Address, spec.Position, spec.TxPower)
 	if err != nil {
 		return nil, err
 	}
 	d.Ctrl, d.snoop = ctrl, sn
-	log := w.log.With(zap.String("dev", spec.Name))
-	d.log = log
+	d.log = w.log.With(zap.String("dev", spec.Name))
+	if d.Kernel() {
+		return d, nil // no built-in host: AttachHost plugs the kernel in
+	}
 	// The host and its HCI links are made per boot (power.go).
 	if err := w.boot(d, spec.Security.LoadBondsAtBoot); err != nil {
 		return nil, err

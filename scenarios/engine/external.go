@@ -32,10 +32,21 @@ func (w *World) AttachExternal(t vhci.Transport, name string) (*External, error)
 	if err != nil {
 		return nil, err
 	}
+	return w.plug(ctrl, sn, t, w.log.With(zap.String("ctrl", name)), nil), nil
+}
+
+// plug connects ctrl to the host at the other end of t: what the
+// controller sends is traced (sn), shown to onHCI when set, and written
+// to t on the simulation goroutine; a goroutine reads t and posts each
+// packet into the simulation (traced, shown to onHCI, then given to the
+// controller). When t ends, the controller detaches and Done closes.
+func (w *World) plug(ctrl *linklayer.Controller, sn *snoop, t vhci.Transport, log *zap.Logger, onHCI func(vhci.Direction, []byte)) *External {
 	x := &External{Ctrl: ctrl, Transport: t, Done: make(chan struct{})}
-	log := w.log.With(zap.String("ctrl", name))
 	ctrl.SetHostSink(func(h4 []byte) {
 		sn.write(vhci.ControllerToHost, h4)
+		if onHCI != nil {
+			onHCI(vhci.ControllerToHost, h4)
+		}
 		if err := t.WritePacket(h4); err != nil {
 			log.Warn("write to host failed", zap.String("link", t.Name()), zap.Error(err))
 		}
@@ -53,11 +64,14 @@ func (w *World) AttachExternal(t vhci.Transport, name string) (*External, error)
 			}
 			w.Sched.Post(func() {
 				sn.write(vhci.HostToController, pkt)
+				if onHCI != nil {
+					onHCI(vhci.HostToController, pkt)
+				}
 				ctrl.FromHost(pkt)
 			})
 		}
 	}()
-	return x, nil
+	return x
 }
 
 // FlushTraces writes buffered trace records to disk. Call it on the
