@@ -111,6 +111,12 @@ func (u UUID) String() string {
 	if v, ok := u.Short(); ok {
 		return fmt.Sprintf("%04X", v)
 	}
+	return u.Long()
+}
+
+// Long returns the 36-character form, lowercase, for every UUID
+// ("00002a19-0000-1000-8000-00805f9b34fb"), as BlueZ writes UUIDs.
+func (u UUID) Long() string {
 	var be [16]byte
 	for i := range be {
 		be[i] = u[15-i]

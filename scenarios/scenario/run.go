@@ -61,8 +61,6 @@ type runner struct {
 	// t0 is when the first step was scheduled: 0, or once the kernel
 	// centrals are up. Step at: and expectation within: count from it.
 	t0 sim.Time
-	// stepStart is when the running step started.
-	stepStart sim.Time
 	cancel    func() // ends a real-time run
 	waiters   []func(dev string, e profiles.Event) bool
 	over      bool
@@ -284,7 +282,6 @@ func (r *runner) schedule(i int, prev sim.Time) {
 // exec runs step i; finish records it and schedules the next one.
 func (r *runner) exec(i int) {
 	st := r.s.Steps[i]
-	r.stepStart = r.ew.Sched.Now()
 	sr := StepResult{Index: i, Line: st.Line, Action: st.Action, Device: st.Device, Start: stamp(r.ew.Sched.Now())}
 	done := false
 	var timeout *sim.Timer
