@@ -107,53 +107,41 @@ func (r *runner) check(e Expectation, end sim.Time) ExpectationResult {
 	return er
 }
 
-// checkBond looks at the device's bond store at the end of the run.
+// checkBond looks at the device's bond store at the end of the run
+// (bluetoothd's bonds for a host: kernel device).
 func (r *runner) checkBond(e Expectation, expected string, end sim.Time) ExpectationResult {
 	er := ExpectationResult{Expected: expected, At: stamp(end)}
+	var peers []hci.BDAddr
+	holder := ""
 	if k, ok := r.kernels[e.Device]; ok {
-		return r.checkKernelBond(e, k, er)
-	}
-	m := r.ew.Device(e.Device).SMP()
-	if m == nil {
-		er.Observed = e.Device + " keeps no bonds"
-		return er
-	}
-	var peers []string
-	found := false
-	for _, b := range m.Store().All() {
-		peers = append(peers, b.Peer.Addr.String())
-		if e.Peer == "" || b.Peer.Addr == r.ew.Device(e.Peer).Spec.Address {
-			found = true
+		if k.bondErr != nil {
+			er.Observed = "bluetoothd's bonds could not be read: " + k.bondErr.Error()
+			return er
+		}
+		peers, holder = k.bonded, "bluetoothd has "
+	} else {
+		m := r.ew.Device(e.Device).SMP()
+		if m == nil {
+			er.Observed = e.Device + " keeps no bonds"
+			return er
+		}
+		for _, b := range m.Store().All() {
+			peers = append(peers, b.Peer.Addr)
 		}
 	}
-	er.Passed = found == e.Present
-	if len(peers) == 0 {
-		er.Observed = "no bonds"
-	} else {
-		er.Observed = "bonds with " + strings.Join(peers, ", ")
-	}
-	return er
-}
-
-// checkKernelBond looks at the bonds bluetoothd had when the run ended.
-func (r *runner) checkKernelBond(e Expectation, k *kernelCentral, er ExpectationResult) ExpectationResult {
-	if k.bondErr != nil {
-		er.Observed = "bluetoothd's bonds could not be read: " + k.bondErr.Error()
-		return er
-	}
-	var peers []string
+	var names []string
 	found := false
-	for _, a := range k.bonded {
-		peers = append(peers, a.String())
+	for _, a := range peers {
+		names = append(names, a.String())
 		if e.Peer == "" || a == r.ew.Device(e.Peer).Spec.Address {
 			found = true
 		}
 	}
 	er.Passed = found == e.Present
-	if len(peers) == 0 {
-		er.Observed = "bluetoothd has no bonds"
+	if len(names) == 0 {
+		er.Observed = holder + "no bonds"
 	} else {
-		er.Observed = "bluetoothd has bonds with " + strings.Join(peers, ", ")
+		er.Observed = holder + "bonds with " + strings.Join(names, ", ")
 	}
 	return er
 }

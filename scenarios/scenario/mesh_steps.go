@@ -162,13 +162,7 @@ func (d *decoder) meshStep(st *Step, v *yaml.Node, p string) (ok, handled bool) 
 func (d *decoder) meshExpect(e *Expectation, v *yaml.Node, am map[string]*yaml.Node, p string) {
 	me := &MeshExpect{fields: am}
 	e.Mesh = me
-	if rv := d.need(v, am, p, "result", "success or failed"); rv != nil {
-		if s, ok := d.str(rv, join(p, "result"), "success or failed"); ok && s != "success" && s != "failed" {
-			d.errorf(rv, join(p, "result"), "want success or failed, got %q", s)
-		} else {
-			e.Result = s
-		}
-	}
+	e.Result = d.result(v, am, p)
 	if rv := am["reason"]; rv != nil {
 		e.Reason, _ = d.byte8(rv, join(p, "reason"), "a Provisioning Failed error code (§5.4.4)")
 	}

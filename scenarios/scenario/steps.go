@@ -211,13 +211,7 @@ func (d *decoder) expectation(n *yaml.Node, path string) (Expectation, bool) {
 			e.Status, _ = d.byte8(sv, join(p, "status"), "an HCI status")
 		}
 	case ExpPairing:
-		if rv := d.need(v, am, p, "result", "success or failed"); rv != nil {
-			if s, ok := d.str(rv, join(p, "result"), "success or failed"); ok && s != "success" && s != "failed" {
-				d.errorf(rv, join(p, "result"), "want success or failed, got %q", s)
-			} else {
-				e.Result = s
-			}
-		}
+		e.Result = d.result(v, am, p)
 		if rv := am["reason"]; rv != nil {
 			e.Reason, _ = d.byte8(rv, join(p, "reason"), "an SMP reason")
 		}
@@ -280,4 +274,19 @@ func (d *decoder) hostFilter(v *yaml.Node, path string) string {
 		return ""
 	}
 	return h
+}
+
+// result reads the required result field of a pairing or provisioning
+// expectation: success or failed.
+func (d *decoder) result(v *yaml.Node, am map[string]*yaml.Node, p string) string {
+	rv := d.need(v, am, p, "result", "success or failed")
+	if rv == nil {
+		return ""
+	}
+	s, ok := d.str(rv, join(p, "result"), "success or failed")
+	if ok && s != "success" && s != "failed" {
+		d.errorf(rv, join(p, "result"), "want success or failed, got %q", s)
+		return ""
+	}
+	return s
 }
