@@ -1,10 +1,6 @@
 package engine
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
-
 	"go.uber.org/zap"
 
 	"blesim/linklayer"
@@ -53,19 +49,9 @@ func (w *World) OnAirDecrypted(fn func(tx *radio.Reception, from *radio.Port, cl
 // other bits as on air), flagged "decrypted, MIC checked" in the
 // pseudo-header (trace.Decryptor).
 func (w *World) openDecryptedPcap(path string) error {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("decrypted pcap: %w", err)
-		}
-	}
-	f, err := os.Create(path)
+	p, f, err := createPcap(path, "decrypted pcap")
 	if err != nil {
-		return fmt.Errorf("decrypted pcap: %w", err)
-	}
-	p, err := trace.NewPcap(f, Epoch)
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("decrypted pcap %s: %w", path, err)
+		return err
 	}
 	w.dpcap, w.dpcapF = p, f
 	w.OnAirDecrypted(func(tx *radio.Reception, _ *radio.Port, pk radio.Packet, st int) {

@@ -220,20 +220,30 @@ func (w *World) SnoopFiles() []string {
 	return out
 }
 
-func (w *World) openPcap(path string) error {
+// createPcap creates the pcap file path (and its directory); what names
+// it in errors.
+func createPcap(path, what string) (*trace.Pcap, *os.File, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("pcap: %w", err)
+			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("pcap: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	p, err := trace.NewPcap(f, Epoch)
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("pcap %s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return p, f, nil
+}
+
+func (w *World) openPcap(path string) error {
+	p, f, err := createPcap(path, "pcap")
+	if err != nil {
+		return err
 	}
 	w.pcap, w.pcapF = p, f
 	w.OnAir(func(tx *radio.Reception, _ *radio.Port) {
