@@ -164,6 +164,10 @@ type Conn struct {
 	Authenticated bool
 	KeySize       int
 	HasLTK        bool
+	// Given is the reason this host gave when it asked to end the link
+	// (Disconnect); zero when it never did. The peer receives it, while
+	// this side's Disconnection Complete says 0x16 (Vol 4 Part E §7.1.6).
+	Given hci.Status
 
 	// OnParamUpdateRequest lets a central decide on a peripheral's
 	// Connection Parameter Update Request. nil accepts any valid request.
@@ -234,6 +238,7 @@ func (c *Conn) Disconnect(reason hci.Status) {
 	if c.closed {
 		return
 	}
+	c.Given = reason
 	c.mux.host.Disconnect(c.Handle, reason, func(_ []byte, err error) {
 		if err != nil {
 			c.log.Error("HCI Disconnect failed", zap.Error(err))

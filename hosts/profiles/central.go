@@ -512,7 +512,7 @@ func (c *Central) disconnected(conn *l2cap.Conn, reason hci.Status) {
 	c.Conn, c.Client = nil, nil
 	c.state = stIdle
 	c.log.Info("disconnected", zap.Uint16("handle", conn.Handle), zap.Stringer("reason", reason))
-	c.emit(Disconnected{Handle: conn.Handle, Reason: reason})
+	c.emit(Disconnected{Handle: conn.Handle, Reason: reason, Given: GivenReason(conn, reason)})
 }
 
 // ErrNotFound is reported when a configured characteristic is missing.

@@ -7,6 +7,7 @@ import (
 	"blesim/hosts/att"
 	"blesim/hosts/gatt"
 	"blesim/hosts/hcihost"
+	"blesim/hosts/l2cap"
 	"blesim/hosts/smp"
 	"blesim/linklayer/sim"
 	"blesim/vhci/hci"
@@ -81,10 +82,23 @@ type Notification struct {
 // subscriptions.
 type ProceduresDone struct{}
 
-// Disconnected: a connection is gone.
+// Disconnected: a connection is gone. Reason is the Disconnection
+// Complete's; when this device ended the link itself (Reason 0x16,
+// Connection Terminated By Local Host), Given is the reason it sent its
+// peer in HCI Disconnect (e.g. 0x05 after a failed encryption), else 0.
 type Disconnected struct {
 	Handle uint16
 	Reason hci.Status
+	Given  hci.Status
+}
+
+// GivenReason returns conn's given reason when reason says this side
+// ended the link, for Disconnected.Given.
+func GivenReason(conn *l2cap.Conn, reason hci.Status) hci.Status {
+	if reason != hci.StatusLocalHostTerminated {
+		return 0
+	}
+	return conn.Given
 }
 
 // Error: a step failed (Step names it, e.g. "bring-up", "connect", "read").

@@ -341,7 +341,7 @@ func (p *Peripheral) scheduleRotation() {
 
 func (p *Peripheral) disconnected(c *l2cap.Conn, reason hci.Status) {
 	p.log.Info("disconnected", zap.Uint16("handle", c.Handle), zap.Stringer("reason", reason))
-	p.emit(Disconnected{Handle: c.Handle, Reason: reason})
+	p.emit(Disconnected{Handle: c.Handle, Reason: reason, Given: GivenReason(c, reason)})
 	// Legacy advertising stops when a connection is created
 	// (Vol 4 Part E §7.8.9); start it again.
 	if !p.stopped && p.cfg.Connectable && p.Mux.Conns() == 0 {

@@ -70,7 +70,7 @@ func (r *runner) check(e Expectation, end sim.Time) ExpectationResult {
 		return r.checkBond(e, expected, end)
 	}
 	var matches, related []observation
-	for _, o := range r.withGivenReasons() {
+	for _, o := range r.obs {
 		if o.Device != e.Device {
 			continue
 		}
@@ -181,12 +181,13 @@ func (e Expectation) matches(ev profiles.Event) (related, match bool) {
 		if e.Kind != ExpDisconnect {
 			return false, false
 		}
-		return true, e.Reason == nil || uint8(ev.Reason) == *e.Reason
-	case localDisconnect:
-		if e.Kind != ExpDisconnect {
-			return false, false
+		// The reason the device gave when it ended the link itself,
+		// else the one it was told.
+		reason := ev.Reason
+		if ev.Given != 0 {
+			reason = ev.Given
 		}
-		return true, e.Reason == nil || uint8(ev.Given) == *e.Reason
+		return true, e.Reason == nil || uint8(reason) == *e.Reason
 	case meshObs:
 		return e.matchMesh(ev) // mesh_steps.go
 	}
@@ -296,9 +297,10 @@ func describeEvent(ev profiles.Event) string {
 	case profiles.Connected:
 		return "connection to " + ev.PeerAddr.String()
 	case profiles.Disconnected:
+		if ev.Given != 0 {
+			return "Disconnect with " + status(ev.Given)
+		}
 		return "Disconnection " + status(ev.Reason)
-	case localDisconnect:
-		return "Disconnect with " + status(ev.Given)
 	case meshObs:
 		return describeMeshEvent(ev) // mesh_steps.go
 	case profiles.Error:

@@ -109,11 +109,10 @@ func (t *hciTap) event(e hci.Event) {
 			t.emit(profiles.PairingFailed{PairingFailed: smp.PairingFailed{Handle: ev.Handle, Peer: c.peer, Reason: smp.ReasonUnspecified, Err: ev.Reason}})
 		}
 		d := profiles.Disconnected{Handle: ev.Handle, Reason: ev.Reason}
-		if ev.Reason == hci.StatusLocalHostTerminated && c.given != 0 {
+		if ev.Reason == hci.StatusLocalHostTerminated {
 			// The kernel ended the link: the reason it gave is in its
 			// HCI Disconnect (Vol 4 Part E §7.1.6).
-			t.emit(localDisconnect{Disconnected: d, Given: c.given})
-			return
+			d.Given = c.given
 		}
 		t.emit(d)
 	case hcihost.EncryptionChange:

@@ -281,6 +281,18 @@ func TestHCITapEvents(t *testing.T) {
 				profiles.Disconnected{Handle: tapHandle, Reason: hci.StatusConnectionTimeout}),
 			step(c2h, disconnComplete(hci.StatusSuccess, tapHandle, hci.StatusConnectionTimeout)),
 		}},
+		{"the kernel's HCI Disconnect gives the reason its Disconnection Complete (0x16) does not", []tapStep{
+			step(c2h, connComplete(hci.StatusSuccess, tapHandle, hcihost.RoleCentral, hci.AddrRandom, tapPeerAddr), connected(hcihost.RoleCentral, 24)),
+			step(h2c, hci.H4(hci.CommandPacket, hci.NewCommand(hci.OpDisconnect, []byte{byte(tapHandle), byte(tapHandle >> 8), 0x05}))),
+			step(c2h, disconnComplete(hci.StatusSuccess, tapHandle, hci.StatusLocalHostTerminated),
+				profiles.Disconnected{Handle: tapHandle, Reason: hci.StatusLocalHostTerminated, Given: hci.StatusAuthenticationFailure}),
+		}},
+		{"a Disconnect for another handle gives nothing to this one", []tapStep{
+			step(c2h, connComplete(hci.StatusSuccess, tapHandle, hcihost.RoleCentral, hci.AddrRandom, tapPeerAddr), connected(hcihost.RoleCentral, 24)),
+			step(h2c, hci.H4(hci.CommandPacket, hci.NewCommand(hci.OpDisconnect, []byte{byte(tapHandle + 1), byte((tapHandle + 1) >> 8), 0x05}))),
+			step(c2h, disconnComplete(hci.StatusSuccess, tapHandle, hci.StatusLocalHostTerminated),
+				profiles.Disconnected{Handle: tapHandle, Reason: hci.StatusLocalHostTerminated}),
+		}},
 		{"legacy pairing as central completes after the last key", legacy},
 		{"legacy pairing completes once: repeated keys report nothing more", concat(legacy,
 			[]tapStep{smpStep(h2c, smp.SigningInformation{CSRK: smp.Key{6}}), smpStep(c2h, smp.CentralIdentification{})})},

@@ -108,7 +108,7 @@ func (k *kernelCentral) event(e profiles.Event) {
 	switch e.(type) {
 	case profiles.Connected:
 		k.conns++
-	case profiles.Disconnected, localDisconnect:
+	case profiles.Disconnected:
 		k.conns--
 	}
 	k.r.observe(k.d.Spec.Name, e)
@@ -158,11 +158,8 @@ func (k *kernelCentral) disconnect(finish func(error)) error {
 		return errors.New("no connection made by a step to disconnect")
 	}
 	k.r.wait(k.d.Spec.Name, func(e profiles.Event) (bool, error) {
-		switch e.(type) {
-		case profiles.Disconnected, localDisconnect:
-			return true, nil
-		}
-		return false, nil
+		_, ok := e.(profiles.Disconnected)
+		return ok, nil
 	}, finish)
 	addr := k.peer.Spec.Address
 	k.do("disconnect", func(bz *kernel.BlueZ) error { return bz.Disconnect(addr) }, func(err error) {

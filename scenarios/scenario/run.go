@@ -60,11 +60,11 @@ type runner struct {
 	closers  []func()                  // undo attachKernel
 	// t0 is when the first step was scheduled: 0, or once the kernel
 	// centrals are up. Step at: and expectation within: count from it.
-	t0 sim.Time
-	cancel    func() // ends a real-time run
-	waiters   []func(dev string, e profiles.Event) bool
-	over      bool
-	rec       *report.Recorder // the air and findings, for report.html
+	t0      sim.Time
+	cancel  func() // ends a real-time run
+	waiters []func(dev string, e profiles.Event) bool
+	over    bool
+	rec     *report.Recorder // the air and findings, for report.html
 }
 
 // writeReport writes the message sequence chart of the run, with a note
