@@ -34,13 +34,6 @@ const (
 	ExpATTError = "att_error"
 )
 
-func init() {
-	Actions = append(Actions, ActPairingMode, ActPasskey, ActProbePasskey)
-	ExpectKinds = append(ExpectKinds, ExpATTError)
-	expectFields[ExpATTError] = attErrorFields
-	expectFields[ExpFinding] = append(expectFields[ExpFinding], "message")
-}
-
 // Fields of the e-lock steps and of att_error.
 var (
 	pairingModeFields  = []string{"device", "on"}

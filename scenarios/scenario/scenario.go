@@ -81,7 +81,8 @@ const (
 // Actions lists the step actions in the order the reference documents them.
 var Actions = []string{ActConnect, ActPair, ActRead, ActWrite, ActSubscribe, ActDisconnect,
 	ActWait, ActForgetKeys, ActDeleteBond, ActMove, ActPacketLoss,
-	ActPowerOff, ActPowerOn, ActReboot /* device_steps.go */, ActProvision /* mesh_steps.go */}
+	ActPowerOff, ActPowerOn, ActReboot /* device_steps.go */, ActProvision, /* mesh_steps.go */
+	ActPairingMode, ActPasskey, ActProbePasskey /* lock_steps.go */}
 
 // Step is one action on the timeline. Steps run in order: a step starts
 // at At when HasAt (or when the previous step completed, if that is
@@ -135,7 +136,7 @@ const (
 
 // ExpectKinds lists the expectation kinds.
 var ExpectKinds = []string{ExpEncryptionChange, ExpPairing, ExpFinding, ExpRead, ExpBond, ExpConnections, ExpDisconnect,
-	ExpProvisioning /* mesh_steps.go */}
+	ExpProvisioning /* mesh_steps.go */, ExpATTError /* lock_steps.go */}
 
 // Expectation is one thing the run must show. Without Count, at least one
 // matching event must happen (by Within when set); with Count, exactly

@@ -158,12 +158,13 @@ func (d *decoder) position(n *yaml.Node, path string) [2]float64 {
 var expectFields = map[string][]string{
 	ExpEncryptionChange: {"device", "status", "count"},
 	ExpPairing:          {"device", "result", "reason", "method", "secure_connections", "count"},
-	ExpFinding:          {"device", "code", "count"},
+	ExpFinding:          {"device", "code", "message", "count"},
 	ExpRead:             {"device", "uuid", "value", "count"},
 	ExpBond:             {"device", "present", "peer"},
 	ExpConnections:      {"device", "count"},
 	ExpDisconnect:       {"device", "reason", "count"},
 	ExpProvisioning:     provisioningFields, // mesh_steps.go
+	ExpATTError:         attErrorFields,     // lock_steps.go
 }
 
 // expectation decodes one entry of expect.
