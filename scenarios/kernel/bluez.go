@@ -94,9 +94,6 @@ func Open(bus string, addr hci.BDAddr, wait time.Duration, log *zap.Logger) (*Bl
 	return b, nil
 }
 
-// Adapter is the adapter's object path (/org/bluez/hciN).
-func (b *BlueZ) Adapter() string { return string(b.adapter) }
-
 // Close unregisters the agent and closes the connection.
 func (b *BlueZ) Close() error {
 	_, _ = b.call(service, "/org/bluez", ifaceAgentM, "UnregisterAgent", "o", agentPath)
@@ -240,20 +237,6 @@ func (b *BlueZ) Pair(addr hci.BDAddr) error {
 func (b *BlueZ) Remove(addr hci.BDAddr) error {
 	_, err := b.call(service, b.adapter, ifaceAdapter, "RemoveDevice", "o", b.DevicePath(addr))
 	return err
-}
-
-// DeviceProps returns the device's Device1 properties (Paired, Bonded,
-// Connected, ServicesResolved...).
-func (b *BlueZ) DeviceProps(addr hci.BDAddr) (map[string]any, error) {
-	objs, err := b.objects()
-	if err != nil {
-		return nil, err
-	}
-	p, ok := objs[b.DevicePath(addr)][ifaceDevice]
-	if !ok {
-		return nil, fmt.Errorf("bluetoothd has no device %s", addr)
-	}
-	return p, nil
 }
 
 // characteristic waits (up to wait) for the device's services to be

@@ -29,9 +29,10 @@ type Party struct {
 // CONNECT_IND opens a connection whose data PDUs are decoded: LL control
 // opcodes, and L2CAP frames (reassembled) by channel: ATT opcodes, SMP
 // codes, signaling. After LL_START_ENC_REQ the payloads cannot be read
-// from the air. With the session keys the controllers derived (AddKeys;
-// Record installs it) they are decrypted and decoded like the others, in
-// rows marked Encrypted and Decrypted (drawn with a lock); without them
+// from the air. Decrypted with the session keys the controllers derived
+// (AddKeys; or by the world's one decryption pass, which Record feeds to
+// ObserveDecrypted) they are decoded like the others, in rows marked
+// Encrypted and Decrypted (drawn with a lock); without them
 // they become "encrypted data" rows marked Encrypted. An
 // EncryptionStarted row marks the moment the link is encrypted (Core v5.4
 // Vol 6 Part B §5.1.3.1). Runs of empty PDUs and repeated advertising
