@@ -141,12 +141,8 @@ func (r *Recorder) AddKeys(k linklayer.SessionKeys) { r.dec.AddKeys(k) }
 // Observe decodes one transmission. tx and its PDU are only read during
 // the call.
 func (r *Recorder) Observe(tx *radio.Reception, from *radio.Port) {
-	if tx.Channel.IsAdvertising() || tx.AccessAddress == pdu.AdvertisingAccessAddress {
-		r.adv(tx.Start, tx.PDU, from)
-		return
-	}
-	// The decryptor sees every data PDU, so that its packet counters
-	// follow the senders'.
+	// The decryptor sees every packet (it passes advertising through), so
+	// that its packet counters follow the senders'.
 	clear, st := r.dec.Decrypt(tx.Packet, from)
 	r.ObserveDecrypted(tx, from, clear, st)
 }
